@@ -1,0 +1,57 @@
+// The IR module of the paper (§3.2–3.4): semantic and spatial-layout top-K graphs over the
+// proposals of one image, fused (eq. 5) and reasoned over by an L-layer sparse GCN (eq. 6) whose
+// output is added to the box-head features (eq. 7). Parameters live under roi_heads.relation.*.
+#pragma once
+#include <torch/torch.h>
+
+#include <string>
+
+namespace ir_rcnn::model {
+
+struct RelationOptions {
+  bool enabled = false;           // false: plain Faster R-CNN, no module is built
+  int64_t dim = 1024;             // D, the box-head feature size
+  int64_t k = 64;                 // top-K per row (§3.2, §3.3)
+  int64_t layers = 2;             // L (§3.4)
+  double lambda = 5e-4;           // λ of eq. 4, per pixel of the network input
+  double overlapThreshold = 0.7;  // δ(i,j) = 0 when IoU > this (and when i = j)
+  bool semantic = true;           // E_sem on/off (Table 3)
+  bool spatial = true;            // E_spa on/off (Table 3)
+  std::string edgeWeights = "binary";     // "binary" (paper) | "relatedness"
+  std::string propagation = "laplacian";  // "laplacian" (eq. 6) | "adjacency" (Kipf–Welling)
+  double auxLossWeight = 1.0;     // weight of the pairwise relatedness BCE that trains Φ
+};
+
+// The fused, undirected graph of one image (both directions stored), for reasoning and for
+// inspection (detect({ returnGraph: true })).
+struct RelationGraph {
+  at::Tensor src;     // [E] int64
+  at::Tensor dst;     // [E] int64
+  at::Tensor weight;  // [E] float, the edge weight used in propagation
+  at::Tensor type;    // [E] uint8: 1 semantic, 2 spatial, 3 both
+};
+
+struct RelationOutput {
+  at::Tensor features;         // f̃ = f + H^L, [N, D]
+  at::Tensor semanticLogits;   // Φ(f)Φ(f)ᵀ before the sigmoid, [N, N] (undefined if semantic off)
+  RelationGraph graph;
+};
+
+class RelationModuleImpl : public torch::nn::Module {
+ public:
+  explicit RelationModuleImpl(RelationOptions options);
+  // features [N, D] of one image's RoIs, boxes [N, 4] (x1, y1, x2, y2) in network-input pixels.
+  RelationOutput forward(const at::Tensor& features, const at::Tensor& boxes);
+  // Pairwise BCE on the semantic logits: target 1 where RoIs i != j are both foreground of the
+  // same class (labels [N] int64, 0 = background). Scaled by auxLossWeight.
+  at::Tensor auxiliaryLoss(const at::Tensor& semanticLogits, const at::Tensor& labels) const;
+  const RelationOptions& options() const { return options_; }
+
+ private:
+  RelationOptions options_;
+  torch::nn::Sequential phi_{nullptr};  // Φ: Linear(D,D) ReLU Linear(D,D), registered as "phi"
+  torch::nn::ModuleList gcn_{nullptr};  // W^l: bias-free Linear(D,D), registered as "gcn"
+};
+TORCH_MODULE(RelationModule);
+
+}  // namespace ir_rcnn::model
