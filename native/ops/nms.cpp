@@ -1,0 +1,92 @@
+// Greedy NMS with torchvision 0.14's CPU semantics: boxes visited by score (stable sort, so ties
+// keep the lower index first), IoU computed in the boxes' dtype, suppression when IoU > threshold.
+#include "ops/nms.h"
+
+#include <ATen/Parallel.h>
+
+#include <cmath>
+
+#ifdef IR_RCNN_WITH_CUDA
+#include "ops/cuda_glue.h"
+#endif
+
+namespace ir_rcnn::ops {
+namespace {
+
+// Below this many candidates a suppression sweep is cheaper than waking the thread pool.
+constexpr int64_t kParallelSweep = 4096;
+
+template <typename T>
+int64_t nmsKernel(const T* boxes, const int64_t* order, int64_t n, T threshold, int64_t* keep) {
+  std::vector<T> areas(n);
+  for (int64_t i = 0; i < n; ++i) areas[i] = (boxes[i * 4 + 2] - boxes[i * 4]) * (boxes[i * 4 + 3] - boxes[i * 4 + 1]);
+  std::vector<uint8_t> suppressed(n, 0);
+  int64_t kept = 0;
+  for (int64_t a = 0; a < n; ++a) {
+    int64_t i = order[a];
+    if (suppressed[i]) continue;
+    keep[kept++] = i;
+    const T* bi = boxes + i * 4;
+    // Each later box is tested against box i alone, so the sweep splits freely across threads.
+    at::parallel_for(a + 1, n, kParallelSweep, [&](int64_t begin, int64_t end) {
+      for (int64_t b = begin; b < end; ++b) {
+        int64_t j = order[b];
+        if (suppressed[j]) continue;
+        const T* bj = boxes + j * 4;
+        T w = std::max(T(0), std::min(bi[2], bj[2]) - std::max(bi[0], bj[0]));
+        T h = std::max(T(0), std::min(bi[3], bj[3]) - std::max(bi[1], bj[1]));
+        T inter = w * h;
+        T iou = inter / (areas[i] + areas[j] - inter);
+        if (iou > threshold) suppressed[j] = 1;
+      }
+    });
+  }
+  return kept;
+}
+
+void checkBoxesScores(const at::Tensor& boxes, const at::Tensor& scores, const char* where) {
+  TORCH_CHECK(boxes.dim() == 2 && boxes.size(1) == 4, where, ": boxes must be [N, 4], got ", boxes.sizes());
+  TORCH_CHECK(scores.dim() == 1 && scores.size(0) == boxes.size(0), where, ": scores must be [", boxes.size(0),
+              "], got ", scores.sizes());
+  TORCH_CHECK(boxes.scalar_type() == at::kFloat || boxes.scalar_type() == at::kDouble, where,
+              ": boxes must be float32 or float64, got ", boxes.scalar_type());
+  TORCH_CHECK(scores.scalar_type() == boxes.scalar_type(), where, ": scores dtype ", scores.scalar_type(),
+              " differs from the boxes' ", boxes.scalar_type());
+  TORCH_CHECK(boxes.device() == scores.device(), where, ": boxes and scores are on different devices");
+}
+
+}  // namespace
+
+at::Tensor nms(const at::Tensor& boxes, const at::Tensor& scores, double iouThreshold) {
+  checkBoxesScores(boxes, scores, "nms");
+  int64_t n = boxes.size(0);
+  if (n == 0) return at::empty({0}, boxes.options().dtype(at::kLong));
+#ifdef IR_RCNN_WITH_CUDA
+  if (boxes.is_cuda()) return cudaNms(boxes.contiguous(), scores.contiguous(), iouThreshold);
+#endif
+  TORCH_CHECK(boxes.is_cpu(), "nms: tensors on ", boxes.device(), " are not supported by this build");
+  auto b = boxes.contiguous();
+  auto order = std::get<1>(scores.sort(/*stable=*/true, /*dim=*/0, /*descending=*/true)).contiguous();
+  at::Tensor keep = at::empty({n}, boxes.options().dtype(at::kLong));
+  int64_t kept = 0;
+  AT_DISPATCH_FLOATING_TYPES(b.scalar_type(), "nms", [&] {
+    kept = nmsKernel<scalar_t>(b.data_ptr<scalar_t>(), order.data_ptr<int64_t>(), n,
+                               static_cast<scalar_t>(iouThreshold), keep.data_ptr<int64_t>());
+  });
+  return keep.slice(0, 0, kept);
+}
+
+at::Tensor batchedNms(const at::Tensor& boxes, const at::Tensor& scores, const at::Tensor& idxs, double iouThreshold) {
+  checkBoxesScores(boxes, scores, "batchedNms");
+  TORCH_CHECK(idxs.dim() == 1 && idxs.size(0) == boxes.size(0), "batchedNms: idxs must be [", boxes.size(0),
+              "], got ", idxs.sizes());
+  TORCH_CHECK(!at::isFloatingType(idxs.scalar_type()) && idxs.scalar_type() != at::kBool,
+              "batchedNms: idxs must be integers, got ", idxs.scalar_type());
+  if (boxes.size(0) == 0) return at::empty({0}, boxes.options().dtype(at::kLong));
+  // Shift each class into its own disjoint region so one NMS pass never compares across classes.
+  auto maxCoordinate = boxes.max();
+  auto offsets = idxs.to(boxes.options()) * (maxCoordinate + 1);
+  return nms(boxes + offsets.unsqueeze(1), scores, iouThreshold);
+}
+
+}  // namespace ir_rcnn::ops

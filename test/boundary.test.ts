@@ -1,0 +1,101 @@
+// The addon boundary under malformed calls: each yields a one-line Error naming the argument,
+// and the process stays alive (every failure is followed by a successful call).
+import * as assert from 'assert';
+import { addon } from '../src/native';
+import * as ops from '../src/ops';
+
+const boxes = () => ({ data: new Float32Array([0, 0, 10, 10, 1, 1, 11, 11, 20, 20, 30, 30]), shape: [3, 4] });
+const scores = () => ({ data: new Float32Array([0.9, 0.8, 0.7]), shape: [3] });
+
+// The call that must still work after every failure.
+async function stillAlive(): Promise<void> {
+  const keep = await ops.nms({ boxes: boxes(), scores: scores(), iouThreshold: 0.5 });
+  assert.deepStrictEqual(Array.from(keep.data), [0, 2]);
+}
+
+async function rejects(call: () => Promise<unknown>, message: RegExp): Promise<void> {
+  await assert.rejects(call, (error: unknown) => {
+    assert.ok(error instanceof Error, 'an Error');
+    assert.match(error.message, message);
+    assert.ok(!error.message.includes('\n'), `one line: ${JSON.stringify(error.message)}`);
+    assert.ok(!/Exception raised from|frame #/.test(error.message), 'no C++ backtrace');
+    return true;
+  });
+  await stillAlive();
+}
+
+describe('ops boundary: malformed calls', () => {
+  it('data length that does not fill the shape', async () => {
+    await rejects(() => ops.nms({ boxes: { data: new Float32Array(7), shape: [2, 4] }, scores: scores(), iouThreshold: 0.5 }),
+      /^nms\.boxes: data has 7 elements but shape \[2, 4\] needs 8$/);
+    await rejects(() => ops.roiAlign({ input: { data: new Float32Array(10), shape: [1, 1, 3, 3] }, rois: { data: new Float32Array(5), shape: [1, 5] } }),
+      /roiAlign\.input: data has 10 elements/);
+  });
+
+  it('wrong dtype, and mixed dtypes', async () => {
+    await rejects(() => ops.nms({ boxes: { data: new Int32Array(12), shape: [3, 4] } as never, scores: scores(), iouThreshold: 0.5 }),
+      /nms\.boxes: expected a Float32Array or Float64Array, got dtype Int/);
+    await rejects(() => ops.boxIou({ boxes1: boxes(), boxes2: { data: new Float64Array(4), shape: [1, 4] } as never }), /boxIou: dtypes differ/);
+    await rejects(() => ops.batchedNms({ boxes: boxes(), scores: scores(), idxs: { data: new Float32Array(3), shape: [3] } as never, iouThreshold: 0.5 }),
+      /batchedNms\.idxs: expected an Int32Array or BigInt64Array/);
+    await rejects(() => ops.nms({ boxes: { data: [0, 0, 1, 1], shape: [1, 4] } as never, scores: scores(), iouThreshold: 0.5 }),
+      /nms\.boxes\.data: expected a typed array/);
+  });
+
+  it('wrong rank or sizes', async () => {
+    await rejects(() => ops.nms({ boxes: { data: new Float32Array(4), shape: [4] }, scores: scores(), iouThreshold: 0.5 }),
+      /nms\.boxes: expected shape \[\*, 4\], got \[4\]/);
+    await rejects(() => ops.nms({ boxes: boxes(), scores: { data: new Float32Array(2), shape: [2] }, iouThreshold: 0.5 }),
+      /nms\.scores: expected shape \[3\], got \[2\]/);
+    await rejects(() => ops.roiAlign({ input: { data: new Float32Array(9), shape: [3, 3] }, rois: { data: new Float32Array(5), shape: [1, 5] } }),
+      /roiAlign\.input: expected shape \[\*, \*, \*, \*\]/);
+    await rejects(() => ops.decodeBoxes({ deltas: { data: new Float32Array(6), shape: [1, 6] }, boxes: { data: new Float32Array(4), shape: [1, 4] } }),
+      /decodeBoxes\.deltas: expected \[N, 4\*C\]/);
+    await rejects(() => ops.roiAlignBackward({ gradOutput: { data: new Float32Array(4), shape: [1, 1, 2, 2] }, rois: { data: new Float32Array(5), shape: [1, 5] }, inputShape: [1, 2, 4, 4] }),
+      /roiAlignBackward: gradient must be \[1, 2, 2, 2\]/);
+  });
+
+  it('NaN or Inf in boxes', async () => {
+    await rejects(() => ops.nms({ boxes: { data: new Float32Array([NaN, 0, 1, 1]), shape: [1, 4] }, scores: { data: new Float32Array([1]), shape: [1] }, iouThreshold: 0.5 }),
+      /^nms\.boxes: contains NaN or Inf$/);
+    const input = { data: new Float32Array(16), shape: [1, 1, 4, 4] };
+    await rejects(() => ops.roiAlign({ input, rois: { data: new Float32Array([0, 0, 0, Infinity, 2]), shape: [1, 5] } }), /roiAlign\.rois: contains NaN or Inf/);
+    await rejects(() => ops.encodeBoxes({ reference: { data: new Float32Array([0, 0, NaN, 1]), shape: [1, 4] }, proposals: { data: new Float32Array([0, 0, 1, 1]), shape: [1, 4] } }),
+      /encodeBoxes\.reference: contains NaN or Inf/);
+  });
+
+  it('bad numbers and RoI batch indices', async () => {
+    const input = { data: new Float32Array(16), shape: [1, 1, 4, 4] };
+    await rejects(() => ops.roiAlign({ input, rois: { data: new Float32Array([1, 0, 0, 2, 2]), shape: [1, 5] } }), /roiAlign: rois\[:, 0\] must be integer batch indices in \[0, 1\)/);
+    await rejects(() => ops.roiAlign({ input, rois: { data: new Float32Array([0, 0, 0, 2, 2]), shape: [1, 5] }, outputSize: 0 }), /roiAlign\.outputSize: expected an integer >= 1/);
+    await rejects(() => ops.roiAlign({ input, rois: { data: new Float32Array([0, 0, 0, 2, 2]), shape: [1, 5] }, spatialScale: -1 }), /roiAlign\.spatialScale: expected a positive number/);
+    await rejects(() => ops.nms({ boxes: boxes(), scores: scores() } as never), /iouThreshold: required/);
+    await rejects(() => ops.nms({ boxes: boxes(), scores: scores(), iouThreshold: '0.5' } as never), /iouThreshold: expected a number/);
+    await rejects(() => ops.clipBoxes({ boxes: boxes(), height: -1, width: 5 }), /clipBoxes: height and width must be non-negative/);
+    await rejects(() => ops.encodeBoxes({ reference: boxes(), proposals: boxes(), weights: [1, 1, 0, 1] }), /encodeBoxes\.weights\[2\]: expected a positive number/);
+    await rejects(() => ops.multiScaleRoiAlign({ features: [input], boxes: [], imageSizes: [[16, 16]] }), /multiScaleRoiAlign\.boxes: 0 box lists for a batch of 1/);
+  });
+
+  it('non-object arguments, through the wrappers and straight to the addon', async () => {
+    await rejects(() => ops.nms(null as never), /^nms: expected an options object$/);
+    await rejects(() => ops.boxIou(42 as never), /^boxIou: expected an options object$/);
+    await rejects(() => ops.nms({ boxes: 'boxes', scores: scores(), iouThreshold: 0.5 } as never), /nms\.boxes: expected a tensor \{ data, shape \}/);
+    const raw = addon();
+    for (const name of ['roiAlign', 'roiAlignBackward', 'multiScaleRoiAlign', 'nms', 'batchedNms', 'boxIou', 'encodeBoxes', 'decodeBoxes', 'clipBoxes', 'removeSmallBoxes']) {
+      assert.throws(() => raw[name](), (e: Error) => e.message === `${name}: expected an object argument`);
+      assert.throws(() => raw[name]({ boxes: { data: new Float32Array(1), shape: [-1] } }), Error);
+      await stillAlive();
+    }
+  });
+
+  it('empty tensors are valid input', async () => {
+    const none = { data: new Float32Array(0), shape: [0, 4] };
+    assert.deepStrictEqual((await ops.nms({ boxes: none, scores: { data: new Float32Array(0), shape: [0] }, iouThreshold: 0.5 })).shape, [0]);
+    assert.deepStrictEqual((await ops.boxIou({ boxes1: none, boxes2: boxes() })).shape, [0, 3]);
+    const pooled = await ops.roiAlign({ input: { data: new Float32Array(0), shape: [1, 2, 0, 0] }, rois: { data: new Float32Array(0), shape: [0, 5] }, outputSize: [2, 3] });
+    assert.deepStrictEqual(pooled.shape, [0, 2, 2, 3]);
+    assert.deepStrictEqual((await ops.decodeBoxes({ deltas: { data: new Float32Array(0), shape: [0, 8] }, boxes: none })).shape, [0, 2, 4]);
+    assert.deepStrictEqual((await ops.removeSmallBoxes({ boxes: none, minSize: 1 })).shape, [0]);
+    await stillAlive();
+  });
+});
