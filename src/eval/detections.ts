@@ -1,0 +1,108 @@
+// Detections to evaluate, held column-wise in typed arrays (no JS object per detection), with
+// image and category ids already resolved against the ground truth.
+import type { CocoAnnotations } from '../data/coco';
+
+export interface Detections {
+  count: number;
+  /** Index into gt.images. */
+  imageIndex: Int32Array;
+  /** Index into gt.categories. */
+  categoryIndex: Int32Array;
+  /** 4 per detection: x, y, w, h. */
+  bbox: Float64Array;
+  score: Float64Array;
+}
+
+/** One record of a COCO results list. */
+export interface CocoResult {
+  image_id: number;
+  category_id: number;
+  bbox: ArrayLike<number>;
+  score: number;
+}
+
+/** Appends detections, checking each against the ground truth; `source` names the input in errors. */
+export class DetectionsBuilder {
+  private count = 0;
+  private imageIndex = new Int32Array(1024);
+  private categoryIndex = new Int32Array(1024);
+  private bbox = new Float64Array(4096);
+  private score = new Float64Array(1024);
+  private readonly images: Map<number, number>;
+  private readonly categories: Map<number, number>;
+
+  constructor(
+    private readonly gt: CocoAnnotations,
+    private readonly source: string,
+  ) {
+    this.images = indexOf(gt.images.ids);
+    this.categories = indexOf(gt.categories.ids);
+  }
+
+  /** `record` is the index in the input, for error messages. */
+  add(record: number, imageId: number, categoryId: number, x: number, y: number, w: number, h: number, score: number): void {
+    const image = this.images.get(imageId);
+    if (image === undefined) {
+      throw new Error(`${this.source}: [${record}]: image_id ${imageId} is not an image of the ground truth (${this.gt.file})`);
+    }
+    const category = this.categories.get(categoryId);
+    if (category === undefined) {
+      throw new Error(`${this.source}: [${record}]: category_id ${categoryId} is not a category of the ground truth (${this.gt.file})`);
+    }
+    if (!(Number.isFinite(x) && Number.isFinite(y) && Number.isFinite(w) && Number.isFinite(h))) {
+      throw new Error(`${this.source}: [${record}]: bbox must be 4 finite numbers`);
+    }
+    if (!Number.isFinite(score)) throw new Error(`${this.source}: [${record}]: score must be a finite number`);
+    if (this.count === this.score.length) this.grow();
+    const i = this.count++;
+    this.imageIndex[i] = image;
+    this.categoryIndex[i] = category;
+    this.bbox[4 * i] = x;
+    this.bbox[4 * i + 1] = y;
+    this.bbox[4 * i + 2] = w;
+    this.bbox[4 * i + 3] = h;
+    this.score[i] = score;
+  }
+
+  /** Adds one results-list record given as a JS object. */
+  addRecord(record: number, r: CocoResult): void {
+    if (r === null || typeof r !== 'object') throw new Error(`${this.source}: [${record}]: expected an object`);
+    for (const key of ['image_id', 'category_id', 'score'] as const) {
+      if (typeof r[key] !== 'number') throw new Error(`${this.source}: [${record}]: ${key} must be a number`);
+    }
+    const b = r.bbox;
+    if (b === null || typeof b !== 'object' || b.length !== 4 || ![0, 1, 2, 3].every((j) => typeof b[j] === 'number')) {
+      throw new Error(`${this.source}: [${record}]: bbox must be 4 finite numbers`);
+    }
+    this.add(record, r.image_id, r.category_id, b[0], b[1], b[2], b[3], r.score);
+  }
+
+  finish(): Detections {
+    const n = this.count;
+    return {
+      count: n,
+      imageIndex: this.imageIndex.slice(0, n),
+      categoryIndex: this.categoryIndex.slice(0, n),
+      bbox: this.bbox.slice(0, 4 * n),
+      score: this.score.slice(0, n),
+    };
+  }
+
+  private grow(): void {
+    const grown = <T extends Int32Array | Float64Array>(a: T, make: new (n: number) => T): T => {
+      const b = new make(a.length * 2);
+      b.set(a);
+      return b;
+    };
+    this.imageIndex = grown(this.imageIndex, Int32Array);
+    this.categoryIndex = grown(this.categoryIndex, Int32Array);
+    this.bbox = grown(this.bbox, Float64Array);
+    this.score = grown(this.score, Float64Array);
+  }
+}
+
+function indexOf(ids: ArrayLike<number>): Map<number, number> {
+  const map = new Map<number, number>();
+  for (let i = 0; i < ids.length; i++) map.set(ids[i], i);
+  return map;
+}

@@ -1,0 +1,174 @@
+// pycocotools' summarize(): the 12 stats, its text table, and the per-category and per-size views
+// built the same way. Means are numpy's (pairwise summation in blocks of 8192), so the numbers
+// agree with pycocotools to the last bit, not just to rounding.
+import type { EvalArrays } from './cocoeval';
+
+export interface SummaryLine {
+  ap: boolean;
+  iouThreshold?: number;
+  area: string;
+  /** Undefined where the line asks for maxDets[i] and fewer were configured: its value is then -1. */
+  maxDets: number | undefined;
+}
+
+/** One line of pycocotools' table: which mean it takes. */
+const COCO_LINES = (maxDets: number[]): SummaryLine[] => [
+  { ap: true, area: 'all', maxDets: 100 },
+  { ap: true, iouThreshold: 0.5, area: 'all', maxDets: maxDets[2] },
+  { ap: true, iouThreshold: 0.75, area: 'all', maxDets: maxDets[2] },
+  { ap: true, area: 'small', maxDets: maxDets[2] },
+  { ap: true, area: 'medium', maxDets: maxDets[2] },
+  { ap: true, area: 'large', maxDets: maxDets[2] },
+  { ap: false, area: 'all', maxDets: maxDets[0] },
+  { ap: false, area: 'all', maxDets: maxDets[1] },
+  { ap: false, area: 'all', maxDets: maxDets[2] },
+  { ap: false, area: 'small', maxDets: maxDets[2] },
+  { ap: false, area: 'medium', maxDets: maxDets[2] },
+  { ap: false, area: 'large', maxDets: maxDets[2] },
+];
+
+/** The 12 summary stats in summarize() order (with the lines that produced them). */
+export function summaryLines(e: EvalArrays): SummaryLine[] {
+  return COCO_LINES(e.params.maxDets);
+}
+
+/** Lines for area ranges beyond COCO's four (e.g. 'tiny'), AP and AR at the largest maxDets. */
+export function extraAreaLines(e: EvalArrays): SummaryLine[] {
+  const coco = new Set(['all', 'small', 'medium', 'large']);
+  const maxDet = e.params.maxDets[e.params.maxDets.length - 1];
+  const extra = e.params.areaRanges.filter((r) => !coco.has(r.name));
+  return [
+    ...extra.map((r) => ({ ap: true, area: r.name, maxDets: maxDet })),
+    ...extra.map((r) => ({ ap: false, area: r.name, maxDets: maxDet })),
+  ];
+}
+
+/**
+ * _summarize(): the mean of precision (ap) or recall over the selected thresholds, all categories,
+ * the named area range and maxDets, ignoring -1 entries; -1 when nothing is defined.
+ */
+export function summaryValue(e: EvalArrays, line: SummaryLine, categories?: number[]): number {
+  const [T, R, K, A, M] = e.precisionShape;
+  const ts = indicesWhere(T, (t) => line.iouThreshold === undefined || e.params.iouThresholds[t] === line.iouThreshold);
+  const as = indicesWhere(A, (a) => e.params.areaRanges[a].name === line.area);
+  const ms = indicesWhere(M, (m) => e.params.maxDets[m] === line.maxDets);
+  const ks = categories ?? indicesWhere(K, () => true);
+  const values: number[] = [];
+  // Gathered in the row-major order of the selected sub-array, as s[s > -1] does.
+  for (const t of ts) {
+    for (let r = 0; r < (line.ap ? R : 1); r++) {
+      for (const k of ks) {
+        for (const a of as) {
+          for (const m of ms) {
+            const v = line.ap ? e.precision[(((t * R + r) * K + k) * A + a) * M + m] : e.recall[((t * K + k) * A + a) * M + m];
+            if (v > -1) values.push(v);
+          }
+        }
+      }
+    }
+  }
+  return values.length ? numpyMean(values) : -1;
+}
+
+export function stats(e: EvalArrays): number[] {
+  return summaryLines(e).map((line) => summaryValue(e, line));
+}
+
+/** AP (IoU .50:.95, area 'all' or the first range, largest maxDets) per category id; -1 if undefined. */
+export function perCategoryAp(e: EvalArrays): Map<number, number> {
+  const area = e.params.areaRanges.find((r) => r.name === 'all')?.name ?? e.params.areaRanges[0].name;
+  const maxDets = e.params.maxDets[e.params.maxDets.length - 1];
+  const out = new Map<number, number>();
+  e.categoryIds.forEach((id, k) => out.set(id, summaryValue(e, { ap: true, area, maxDets }, [k])));
+  return out;
+}
+
+export interface SizeSummary {
+  ap: number;
+  ap50: number;
+  ap75: number;
+  ar: number;
+}
+
+/** AP, AP50, AP75 and AR at the largest maxDets for every area range, by name. */
+export function perSize(e: EvalArrays): Record<string, SizeSummary> {
+  const maxDets = e.params.maxDets[e.params.maxDets.length - 1];
+  const out: Record<string, SizeSummary> = {};
+  for (const { name: area } of e.params.areaRanges) {
+    out[area] = {
+      ap: summaryValue(e, { ap: true, area, maxDets }),
+      ap50: summaryValue(e, { ap: true, iouThreshold: 0.5, area, maxDets }),
+      ap75: summaryValue(e, { ap: true, iouThreshold: 0.75, area, maxDets }),
+      ar: summaryValue(e, { ap: false, area, maxDets }),
+    };
+  }
+  return out;
+}
+
+/** pycocotools' printed line, e.g. ` Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 0.373`. */
+export function formatLine(e: EvalArrays, line: SummaryLine, value: number): string {
+  const thresholds = e.params.iouThresholds;
+  const iou =
+    line.iouThreshold === undefined
+      ? `${pyFixed(thresholds[0], 2)}:${pyFixed(thresholds[thresholds.length - 1], 2)}`
+      : pyFixed(line.iouThreshold, 2);
+  const title = line.ap ? 'Average Precision' : 'Average Recall';
+  const kind = line.ap ? '(AP)' : '(AR)';
+  return ` ${title.padEnd(18)} ${kind} @[ IoU=${iou.padEnd(9)} | area=${line.area.padStart(6)} | maxDets=${String(line.maxDets ?? 'n/a').padStart(3)} ] = ${pyFixed(value, 3)}`;
+}
+
+/** The summarize() table (plus lines for any extra area ranges). */
+export function formatSummary(e: EvalArrays): string {
+  const lines = [...summaryLines(e), ...extraAreaLines(e)];
+  return lines.map((line) => formatLine(e, line, summaryValue(e, line))).join('\n');
+}
+
+/**
+ * Python's '{:.Nf}'.format(x): rounds the exact binary value, ties to even. (toFixed breaks exact
+ * ties upwards: 0.3125 → '0.313' where Python prints '0.312'.)
+ */
+export function pyFixed(x: number, decimals: number): string {
+  const rounded = x.toFixed(decimals);
+  const exact = Math.abs(x).toFixed(100);
+  const dot = exact.indexOf('.');
+  const rest = exact.slice(dot + 1 + decimals);
+  if (!/^50*$/.test(rest)) return rounded;
+  const truncated = exact.slice(0, decimals ? dot + 1 + decimals : dot);
+  const lastDigit = Number(truncated[truncated.length - 1]);
+  if (lastDigit % 2 === 1) return rounded;
+  return (x < 0 ? '-' : '') + truncated;
+}
+
+/** np.mean of a float64 vector: numpy's reduction (blocks of 8192, pairwise inside) divided by n. */
+export function numpyMean(values: ArrayLike<number>): number {
+  let sum = 0;
+  for (let start = 0; start < values.length; start += 8192) {
+    sum += pairwiseSum(values, start, Math.min(8192, values.length - start));
+  }
+  return sum / values.length;
+}
+
+function pairwiseSum(a: ArrayLike<number>, start: number, n: number): number {
+  if (n < 8) {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += a[start + i];
+    return s;
+  }
+  if (n <= 128) {
+    const r = [0, 1, 2, 3, 4, 5, 6, 7].map((j) => a[start + j]);
+    let i = 8;
+    for (; i < n - (n % 8); i += 8) for (let j = 0; j < 8; j++) r[j] += a[start + i + j];
+    let s = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    for (; i < n; i++) s += a[start + i];
+    return s;
+  }
+  let half = Math.floor(n / 2);
+  half -= half % 8;
+  return pairwiseSum(a, start, half) + pairwiseSum(a, start + half, n - half);
+}
+
+function indicesWhere(n: number, keep: (i: number) => boolean): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) if (keep(i)) out.push(i);
+  return out;
+}
