@@ -22,6 +22,8 @@ export interface TorchInfo {
   cudaDevices: number;
   cudaKernels: boolean;
   parallelInfo: string;
+  /** at::show_config(): how LibTorch was built (BLAS, LAPACK, MKL-DNN, CPU capability). */
+  buildConfig: string;
 }
 
 // The raw addon: a bag of functions registered by native/addon/*.cpp. Callers go through the

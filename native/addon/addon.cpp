@@ -38,6 +38,7 @@ Napi::Value TorchInfo(const Napi::CallbackInfo& info) {
   out.set("cudaKernels", false);
 #endif
   out.set("parallelInfo", at::get_parallel_info());
+  out.set("buildConfig", at::show_config());  // BLAS, LAPACK, MKL-DNN, CPU capability
   return out.toJS(info.Env());
 }
 IR_RCNN_BINDING("torchInfo", TorchInfo);

@@ -31,11 +31,24 @@ struct RelationGraph {
   at::Tensor type;    // [E] uint8: 1 semantic, 2 spatial, 3 both
 };
 
+// The propagation matrix of eq. 6 as a COO list (rows sorted, diagonal included where nonzero).
+struct PropagationMatrix {
+  at::Tensor rows;    // [P] int64
+  at::Tensor cols;    // [P] int64
+  at::Tensor values;  // [P] float
+};
+
 struct RelationOutput {
   at::Tensor features;         // f̃ = f + H^L, [N, D]
   at::Tensor semanticLogits;   // Φ(f)Φ(f)ᵀ before the sigmoid, [N, N] (undefined if semantic off)
   RelationGraph graph;
+  PropagationMatrix propagation;  // undefined tensors when no reasoning ran (both graphs off)
 };
+
+// P·X for a sparse [N, N] P given as a COO list (N = input.size(0)), with work proportional to
+// the entries of P: never an N×N dense product.
+// Differentiable with respect to `input` and `values`.
+at::Tensor sparsePropagate(const PropagationMatrix& matrix, const at::Tensor& input);
 
 class RelationModuleImpl : public torch::nn::Module {
  public:
@@ -43,11 +56,15 @@ class RelationModuleImpl : public torch::nn::Module {
   // features [N, D] of one image's RoIs, boxes [N, 4] (x1, y1, x2, y2) in network-input pixels.
   RelationOutput forward(const at::Tensor& features, const at::Tensor& boxes);
   // Pairwise BCE on the semantic logits: target 1 where RoIs i != j are both foreground of the
-  // same class (labels [N] int64, 0 = background). Scaled by auxLossWeight.
+  // same class (labels [N] int64, 0 = background). Scaled by auxLossWeight. Zero when the semantic
+  // graph is off (semanticLogits undefined).
   at::Tensor auxiliaryLoss(const at::Tensor& semanticLogits, const at::Tensor& labels) const;
   const RelationOptions& options() const { return options_; }
 
  private:
+  RelationGraph buildGraph(const at::Tensor& semanticLogits, const at::Tensor& boxes) const;
+  PropagationMatrix propagationMatrix(const RelationGraph& graph, int64_t numNodes) const;
+
   RelationOptions options_;
   torch::nn::Sequential phi_{nullptr};  // Φ: Linear(D,D) ReLU Linear(D,D), registered as "phi"
   torch::nn::ModuleList gcn_{nullptr};  // W^l: bias-free Linear(D,D), registered as "gcn"

@@ -1,0 +1,53 @@
+// Faster R-CNN with FPN as torchvision's FasterRCNN (backbone.*, rpn.*, roi_heads.*), optionally
+// with the IR relation module in the RoI heads: the model that detect() runs and train drives.
+#pragma once
+#include <torch/torch.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/backbone.h"
+#include "model/config.h"
+#include "model/roi_heads.h"
+#include "model/rpn.h"
+#include "model/target.h"
+#include "model/transform.h"
+
+namespace ir_rcnn::model {
+
+// Intermediate results of one forward pass, for inspection and parity tests.
+struct DetectorTrace {
+  ImageBatch batch;
+  std::vector<at::Tensor> features;   // P2..P6
+  std::vector<at::Tensor> proposals;  // per image, network-input pixels
+  at::Tensor classLogits, boxRegression;  // for the proposals above
+  std::vector<ImageDetections> detections;  // boxes in original pixels
+};
+
+class FasterRCNNImpl : public torch::nn::Module {
+ public:
+  explicit FasterRCNNImpl(const ModelConfig& config);
+  // Training losses (loss_objectness, loss_rpn_box_reg, loss_classifier, loss_box_reg and, with
+  // the semantic relation graph, loss_relation). Images uint8 [H, W, 3] RGB; targets in the
+  // pixels of their image. Call train() first.
+  std::map<std::string, at::Tensor> losses(const std::vector<at::Tensor>& imagesHWCu8, const std::vector<Target>& targets);
+  // Detections with boxes in original-image pixels. Call eval() (and use InferenceMode) first.
+  std::vector<ImageDetections> detect(const std::vector<at::Tensor>& imagesHWCu8, const PostprocessOptions& options);
+  // detect() keeping every stage; `proposals` (network-input pixels) replace the RPN's when given.
+  DetectorTrace trace(const std::vector<at::Tensor>& imagesHWCu8, const PostprocessOptions& options,
+                      const std::optional<std::vector<at::Tensor>>& proposals = std::nullopt);
+  const ModelConfig& config() const { return config_; }
+  c10::Device device() const;
+
+ private:
+  ModelConfig config_;
+  GeneralizedRCNNTransform transform_;
+  BackboneWithFPN backbone_{nullptr};
+  RegionProposalNetwork rpn_{nullptr};
+  RoIHeads roiHeads_{nullptr};
+};
+TORCH_MODULE(FasterRCNN);
+
+}  // namespace ir_rcnn::model

@@ -1,0 +1,19 @@
+// torchvision.ops.FrozenBatchNorm2d: batch norm with fixed statistics and affine parameters, all
+// four held as buffers (weight, bias, running_mean, running_var), so they are never trained.
+#pragma once
+#include <torch/torch.h>
+
+namespace ir_rcnn::model {
+
+class FrozenBatchNorm2dImpl : public torch::nn::Module {
+ public:
+  explicit FrozenBatchNorm2dImpl(int64_t channels, double eps = 1e-5);
+  at::Tensor forward(const at::Tensor& x);
+
+ private:
+  double eps_;
+  at::Tensor weight_, bias_, runningMean_, runningVar_;
+};
+TORCH_MODULE(FrozenBatchNorm2d);
+
+}  // namespace ir_rcnn::model

@@ -1,0 +1,251 @@
+// The IR module (paper §3.2–3.4, eqs. 1–7). Choices the paper leaves open, made here:
+// - The semantic top-K ranks Φ(f)Φ(f)ᵀ itself: the sigmoid of eq. 1 keeps the order, and ranking
+//   before it avoids float saturation turning distinct scores into ties at 1.0.
+// - δ enters both graphs as the keep-mask of the top-K (IoU > overlapThreshold or i = j: dropped).
+// - The union (eq. 5) is symmetrised: an edge chosen by row i or by row j joins i and j both ways.
+//   Its type is the set of graphs that chose it in either direction (1 semantic, 2 spatial, 3 both).
+// - Edge weights: "binary" (the paper: 1) or "relatedness": the largest of the scores of the graphs
+//   that chose the edge (sigmoid(Φ(f_i)Φ(f_j)ᵀ) for semantic, m_ij·w_ij for spatial; both are
+//   symmetric in i and j). Relatedness weights keep their gradient, so Φ also learns through the
+//   graph; binary edges give Φ no gradient there and the auxiliary loss trains it.
+// - Degrees are weighted (D_ii = Σ_j E_ij). "laplacian" is eq. 6 as written, D^-½ (D − E) D^-½:
+//   1 on the diagonal, −E_ij / √(D_ii D_jj) off it, and an all-zero row for a node of degree 0.
+//   "adjacency" is Kipf and Welling's D̃^-½ (E + I) D̃^-½ with D̃ = D + I.
+// - σ of eq. 6 is LeakyReLU with torch's default slope 0.01. W^l has no bias (eq. 6 has none).
+// - With both graphs off there is nothing to reason over and the module is the identity.
+#include "model/relation.h"
+
+#include "ops/box_ops.h"
+#include "ops/topk_graph.h"
+
+#include <algorithm>
+#include <tuple>
+
+namespace ir_rcnn::model {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::tensor_list;
+
+// Σ_e values[e] · input[cols[e]] into row rows[e]: torch's sparse COO product, whose work is
+// proportional to the number of entries.
+at::Tensor cooProduct(const at::Tensor& rows, const at::Tensor& cols, const at::Tensor& values,
+                      const at::Tensor& input) {
+  const int64_t n = input.size(0);
+  at::Tensor matrix = at::sparse_coo_tensor(at::stack({rows, cols}), values, {n, n}).coalesce();
+  return at::mm(matrix, input);
+}
+
+// The per-entry gradient of P·X: dL/dP_ij = gradOutput[i] · input[j]. Chunked so that the gathered
+// rows stay small (a full gather would be entries × D).
+at::Tensor entryDots(const at::Tensor& rows, const at::Tensor& cols, const at::Tensor& gradOutput,
+                     const at::Tensor& input) {
+  const int64_t entries = rows.size(0);
+  const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 22) / std::max<int64_t>(1, input.size(1)));
+  at::Tensor out = at::empty({entries}, input.options());
+  for (int64_t begin = 0; begin < entries; begin += chunk) {
+    const int64_t end = std::min(entries, begin + chunk);
+    at::Tensor g = gradOutput.index_select(0, rows.slice(0, begin, end));
+    at::Tensor x = input.index_select(0, cols.slice(0, begin, end));
+    out.slice(0, begin, end).copy_((g * x).sum(1));
+  }
+  return out;
+}
+
+class SparsePropagation : public torch::autograd::Function<SparsePropagation> {
+ public:
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& rows, const at::Tensor& cols,
+                            const at::Tensor& values, const at::Tensor& input) {
+    ctx->save_for_backward({rows, cols, values, input});
+    return cooProduct(rows, cols, values, input);
+  }
+
+  static tensor_list backward(AutogradContext* ctx, tensor_list gradOutputs) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor& rows = saved[0];
+    const at::Tensor& cols = saved[1];
+    const at::Tensor& values = saved[2];
+    const at::Tensor& input = saved[3];
+    const at::Tensor gradOutput = gradOutputs[0].contiguous();
+    at::Tensor gradValues, gradInput;
+    if (ctx->needs_input_grad(2)) gradValues = entryDots(rows, cols, gradOutput, input);
+    if (ctx->needs_input_grad(3)) gradInput = cooProduct(cols, rows, values, gradOutput);  // Pᵀ·G
+    return {at::Tensor(), at::Tensor(), gradValues, gradInput};
+  }
+};
+
+// Eqs. 3 and 4 for every pair: m_ij · w_ij, from (x1, y1, x2, y2) boxes in network-input pixels.
+at::Tensor spatialRelatedness(const at::Tensor& boxes, double lambda) {
+  const at::Tensor x1 = boxes.select(1, 0), y1 = boxes.select(1, 1);
+  const at::Tensor x2 = boxes.select(1, 2), y2 = boxes.select(1, 3);
+  const at::Tensor w = x2 - x1, h = y2 - y1;
+  const at::Tensor cx = (x1 + x2) / 2, cy = (y1 + y2) / 2;
+  const at::Tensor minArea = at::minimum(w.unsqueeze(1), w.unsqueeze(0)) * at::minimum(h.unsqueeze(1), h.unsqueeze(0));
+  const at::Tensor area = w * h;
+  const at::Tensor denominator = area.unsqueeze(1) + area.unsqueeze(0) - minArea;
+  // Two boxes of zero area have no shape to compare: similarity 0 rather than 0/0.
+  const at::Tensor similarity = at::where(denominator > 0, minArea / denominator, at::zeros_like(denominator));
+  const at::Tensor distance = at::hypot(cx.unsqueeze(1) - cx.unsqueeze(0), cy.unsqueeze(1) - cy.unsqueeze(0));
+  return similarity * at::exp(-lambda * distance);
+}
+
+// The CSR rows of a top-K graph as one source index per edge.
+at::Tensor edgeRows(const ops::TopKGraph& graph) {
+  const at::Tensor& ptr = graph.rowPtr;
+  return at::repeat_interleave(ptr.slice(0, 1) - ptr.slice(0, 0, graph.numNodes));
+}
+
+}  // namespace
+
+at::Tensor sparsePropagate(const PropagationMatrix& matrix, const at::Tensor& input) {
+  return SparsePropagation::apply(matrix.rows, matrix.cols, matrix.values, input);
+}
+
+RelationModuleImpl::RelationModuleImpl(RelationOptions options) : options_(std::move(options)) {
+  const RelationOptions& o = options_;
+  TORCH_CHECK(o.dim >= 1, "relation: dim must be >= 1, got ", o.dim);
+  TORCH_CHECK(o.k >= 1, "relation: k must be >= 1, got ", o.k);
+  TORCH_CHECK(o.layers >= 1, "relation: layers must be >= 1, got ", o.layers);
+  TORCH_CHECK(o.lambda >= 0 && std::isfinite(o.lambda), "relation: lambda must be a finite number >= 0, got ", o.lambda);
+  TORCH_CHECK(o.overlapThreshold >= 0 && o.overlapThreshold <= 1,
+              "relation: overlapThreshold must be in [0, 1], got ", o.overlapThreshold);
+  TORCH_CHECK(o.edgeWeights == "binary" || o.edgeWeights == "relatedness",
+              "relation: edgeWeights must be 'binary' or 'relatedness', got '", o.edgeWeights, "'");
+  TORCH_CHECK(o.propagation == "laplacian" || o.propagation == "adjacency",
+              "relation: propagation must be 'laplacian' or 'adjacency', got '", o.propagation, "'");
+  TORCH_CHECK(o.auxLossWeight >= 0 && std::isfinite(o.auxLossWeight),
+              "relation: auxLossWeight must be a finite number >= 0, got ", o.auxLossWeight);
+
+  // Φ exists only with the semantic graph, which is its only use.
+  if (o.semantic) {
+    phi_ = register_module("phi", torch::nn::Sequential(torch::nn::Linear(o.dim, o.dim), torch::nn::ReLU(),
+                                                        torch::nn::Linear(o.dim, o.dim)));
+  }
+  gcn_ = register_module("gcn", torch::nn::ModuleList());
+  for (int64_t l = 0; l < o.layers; ++l)
+    gcn_->push_back(torch::nn::Linear(torch::nn::LinearOptions(o.dim, o.dim).bias(false)));
+}
+
+RelationGraph RelationModuleImpl::buildGraph(const at::Tensor& semanticLogits, const at::Tensor& boxes) const {
+  const int64_t n = boxes.size(0);
+  const at::Tensor b = boxes.detach();
+  at::Tensor keep = ops::boxIou(b, b).gt(options_.overlapThreshold).logical_not_();
+  keep.fill_diagonal_(false);
+  const at::Tensor keepCpu = keep.to(at::kCPU);
+
+  // Both directions of every chosen edge, tagged with the graph that chose it.
+  std::vector<at::Tensor> src, dst, isSemantic;
+  auto addGraph = [&](const ops::TopKGraph& g, bool semantic) {
+    const at::Tensor rows = edgeRows(g);
+    src.insert(src.end(), {rows, g.cols});
+    dst.insert(dst.end(), {g.cols, rows});
+    isSemantic.push_back(at::full({2 * rows.size(0)}, semantic, rows.options().dtype(at::kBool)));
+  };
+  if (options_.semantic) addGraph(ops::buildTopKGraph(semanticLogits.detach().to(at::kCPU), keepCpu, options_.k), true);
+  at::Tensor spatial;
+  if (options_.spatial) {
+    spatial = spatialRelatedness(b, options_.lambda);
+    addGraph(ops::buildTopKGraph(spatial.to(at::kCPU), keepCpu, options_.k), false);
+  }
+
+  const at::Tensor keys = at::cat(src) * n + at::cat(dst);
+  at::Tensor pairs, inverse;
+  std::tie(pairs, inverse, std::ignore) = at::_unique2(keys, /*sorted=*/true, /*return_inverse=*/true);
+  const at::Tensor chosenSemantic = at::cat(isSemantic);
+  const int64_t numPairs = pairs.size(0);
+  const at::Tensor bySemantic = at::zeros({numPairs}, at::kBool).index_fill_(0, inverse.masked_select(chosenSemantic), true);
+  const at::Tensor bySpatial = at::zeros({numPairs}, at::kBool).index_fill_(0, inverse.masked_select(~chosenSemantic), true);
+
+  const at::Device device = boxes.device();
+  const at::Tensor flat = pairs.to(device);
+  RelationGraph graph;
+  graph.src = flat.div(n, "floor");
+  graph.dst = flat.remainder(n);
+  graph.type = (bySemantic.to(at::kByte) + bySpatial.to(at::kByte) * 2).to(device);
+  if (options_.edgeWeights == "binary") {
+    graph.weight = at::ones({numPairs}, boxes.options());
+  } else {
+    graph.weight = at::zeros({numPairs}, boxes.options());
+    if (options_.semantic)
+      graph.weight = at::where(bySemantic.to(device), semanticLogits.reshape(-1).index_select(0, flat).sigmoid(), graph.weight);
+    if (options_.spatial)
+      graph.weight = at::maximum(graph.weight, at::where(bySpatial.to(device), spatial.reshape(-1).index_select(0, flat), 0.0));
+  }
+  return graph;
+}
+
+PropagationMatrix RelationModuleImpl::propagationMatrix(const RelationGraph& graph, int64_t numNodes) const {
+  const at::Tensor& w = graph.weight;
+  const at::Tensor degree = at::zeros({numNodes}, w.options()).scatter_add(0, graph.src, w);
+  const at::Tensor nodes = at::arange(numNodes, graph.src.options());
+  at::Tensor offDiagonal, diagonal, diagonalNodes;
+  if (options_.propagation == "laplacian") {
+    const at::Tensor connected = degree > 0;
+    // The clamp keeps the unused branch finite, so that its gradient (multiplied by 0) is not NaN.
+    const at::Tensor invSqrt = at::where(connected, degree.clamp_min(1e-30).rsqrt(), at::zeros_like(degree));
+    offDiagonal = -w * invSqrt.index_select(0, graph.src) * invSqrt.index_select(0, graph.dst);
+    diagonalNodes = nodes.masked_select(connected);
+    diagonal = at::ones({diagonalNodes.size(0)}, w.options());
+  } else {
+    const at::Tensor invSqrt = (degree + 1).rsqrt();
+    offDiagonal = w * invSqrt.index_select(0, graph.src) * invSqrt.index_select(0, graph.dst);
+    diagonalNodes = nodes;
+    diagonal = (degree + 1).reciprocal();
+  }
+  const at::Tensor rows = at::cat({graph.src, diagonalNodes});
+  const at::Tensor cols = at::cat({graph.dst, diagonalNodes});
+  const at::Tensor order = (rows * numNodes + cols).argsort();
+  return {rows.index_select(0, order), cols.index_select(0, order),
+          at::cat({offDiagonal, diagonal}).index_select(0, order)};
+}
+
+RelationOutput RelationModuleImpl::forward(const at::Tensor& features, const at::Tensor& boxes) {
+  TORCH_CHECK(features.dim() == 2 && features.size(1) == options_.dim, "relation: features must be [N, ",
+              options_.dim, "], got ", features.sizes());
+  TORCH_CHECK(boxes.dim() == 2 && boxes.size(1) == 4 && boxes.size(0) == features.size(0),
+              "relation: boxes must be [", features.size(0), ", 4], got ", boxes.sizes());
+  if (boxes.numel() > 0) {
+    TORCH_CHECK(boxes.isfinite().all().item<bool>(), "relation: boxes contain NaN or Inf");
+    TORCH_CHECK((boxes.select(1, 2) >= boxes.select(1, 0)).all().item<bool>() &&
+                    (boxes.select(1, 3) >= boxes.select(1, 1)).all().item<bool>(),
+                "relation: boxes must be (x1, y1, x2, y2) with x2 >= x1 and y2 >= y1");
+  }
+  const int64_t n = features.size(0);
+  RelationOutput out;
+  if (options_.semantic) {
+    const at::Tensor projected = phi_->forward(features);
+    out.semanticLogits = projected.mm(projected.t());
+  }
+  if (!options_.semantic && !options_.spatial) {
+    const at::TensorOptions index = boxes.options().dtype(at::kLong);
+    out.features = features;
+    out.graph = {at::empty({0}, index), at::empty({0}, index), at::empty({0}, features.options()),
+                 at::empty({0}, index.dtype(at::kByte))};
+    return out;
+  }
+  out.graph = buildGraph(out.semanticLogits, boxes.to(features.scalar_type()));
+  out.propagation = propagationMatrix(out.graph, n);
+  at::Tensor hidden = features;
+  for (const auto& layer : *gcn_)
+    hidden = at::leaky_relu(sparsePropagate(out.propagation, layer->as<torch::nn::Linear>()->forward(hidden)), 0.01);
+  out.features = features + hidden;
+  out.graph.weight = out.graph.weight.detach();
+  return out;
+}
+
+at::Tensor RelationModuleImpl::auxiliaryLoss(const at::Tensor& semanticLogits, const at::Tensor& labels) const {
+  // Without the semantic graph there is no Φ to train: the loss is zero.
+  if (!semanticLogits.defined()) return at::zeros({}, labels.options().dtype(at::kFloat));
+  const int64_t n = semanticLogits.size(0);
+  TORCH_CHECK(semanticLogits.dim() == 2 && semanticLogits.size(1) == n, "relation: semantic logits must be [N, N], got ",
+              semanticLogits.sizes());
+  TORCH_CHECK(labels.dim() == 1 && labels.size(0) == n, "relation: labels must be [", n, "], got ", labels.sizes());
+  if (n < 2) return semanticLogits.sum() * 0;  // no pairs; keeps the loss attached to Φ
+  const at::Tensor l = labels.to(semanticLogits.device(), at::kLong);
+  const at::Tensor target = (l.unsqueeze(1) == l.unsqueeze(0)).logical_and(l.gt(0).unsqueeze(1)).to(semanticLogits.scalar_type());
+  const at::Tensor pairs = at::ones_like(target).fill_diagonal_(0);
+  const at::Tensor total = at::binary_cross_entropy_with_logits(semanticLogits, target, pairs, {}, at::Reduction::Sum);
+  return total * (options_.auxLossWeight / static_cast<double>(n * (n - 1)));
+}
+
+}  // namespace ir_rcnn::model

@@ -1,0 +1,21 @@
+#include "model/sampler.h"
+
+#include <algorithm>
+
+namespace ir_rcnn::model {
+
+BalancedPositiveNegativeSampler::BalancedPositiveNegativeSampler(int64_t batchSizePerImage, double positiveFraction)
+    : batchSize_(batchSizePerImage), positiveFraction_(positiveFraction) {}
+
+std::pair<at::Tensor, at::Tensor> BalancedPositiveNegativeSampler::operator()(const at::Tensor& labels) const {
+  auto positive = torch::nonzero(labels >= 1).view(-1);
+  auto negative = torch::nonzero(labels == 0).view(-1);
+  int64_t numPos = std::min<int64_t>(positive.numel(), static_cast<int64_t>(batchSize_ * positiveFraction_));
+  int64_t numNeg = std::min<int64_t>(negative.numel(), batchSize_ - numPos);
+  auto opts = torch::dtype(torch::kInt64).device(labels.device());
+  auto perm1 = torch::randperm(positive.numel(), opts).slice(0, 0, numPos);
+  auto perm2 = torch::randperm(negative.numel(), opts).slice(0, 0, numNeg);
+  return {positive.index({perm1}), negative.index({perm2})};
+}
+
+}  // namespace ir_rcnn::model

@@ -1,0 +1,22 @@
+// torchvision's BalancedPositiveNegativeSampler: per image, up to batchSize * positiveFraction
+// random positives and the rest random negatives. Uses torch's RNG (torch::manual_seed makes
+// runs reproducible).
+#pragma once
+#include <torch/torch.h>
+
+#include <utility>
+
+namespace ir_rcnn::model {
+
+class BalancedPositiveNegativeSampler {
+ public:
+  BalancedPositiveNegativeSampler(int64_t batchSizePerImage, double positiveFraction);
+  // labels [P] (>= 1 positive, 0 negative, < 0 ignored) -> (positive indices, negative indices).
+  std::pair<at::Tensor, at::Tensor> operator()(const at::Tensor& labels) const;
+
+ private:
+  int64_t batchSize_;
+  double positiveFraction_;
+};
+
+}  // namespace ir_rcnn::model
