@@ -1,0 +1,82 @@
+// The public API of ir-rcnn. Everything a user needs is exported from here; the raw addon is not.
+
+// Detection: the detector, its configs and image decoding.
+export {
+  Detector,
+  type Detection,
+  type DetectionGraph,
+  type DetectOptions,
+  type ImageResult,
+  type LoadOptions,
+  type LossTarget,
+  type ParameterCount,
+} from './detector';
+export { resolveConfig, presets, configSchema, COCO_CATEGORY_IDS, type Config, type ConfigInput, type ModelConfig } from './config';
+export { relationOptionsSchema, type RelationOptions, type RelationOptionsInput } from './config/relation';
+export { decodeRgb, type RgbPixels, type ImageSource } from './image';
+
+// Training.
+export { train, distributedFromEnv, type TrainOptions, type TrainDataset } from './train/train';
+export type { TrainResult } from './train/loop';
+export type { Progress } from './train/progress';
+export { solverSchema, type SolverConfig } from './train/solver';
+
+// COCO evaluation, results files and curves.
+export {
+  evaluate,
+  evaluateResults,
+  writeCocoResults,
+  CocoResultsWriter,
+  readCocoResults,
+  writePrCurves,
+  makeSyntheticEvalCase,
+  AREA_PRESETS,
+  type EvaluationResult,
+  type EvalOptions,
+  type EvaluateOptions,
+  type AreaRange,
+  type CocoResult,
+  type ImageDetections,
+  type DetectorLike,
+  type Dataset,
+} from './eval';
+export * as plot from './plot';
+
+// Data: COCO annotations, images, batches, the synthetic small-object set.
+export { loadCocoAnnotations, imageAnnotations, type CocoAnnotations, type ImageTargets, type LoadCocoOptions } from './data/coco';
+export { createBatchLoader, loaderBatchesPerEpoch, type Batch, type BatchLoaderOptions } from './data/loader';
+export { decodeImage, type DecodedImage } from './data/images';
+export { generateSyntheticDataset, type SyntheticDataset, type SyntheticOptions } from './data/synthetic';
+
+// Weights files.
+export { readStateDict, readSafetensors, writeSafetensors, matchStateDict, type MatchedStateDict, type Safetensors } from './weights';
+
+// The detection ops and the IR module's building blocks.
+export {
+  roiAlign,
+  roiAlignBackward,
+  multiScaleRoiAlign,
+  assignFpnLevels,
+  nms,
+  batchedNms,
+  boxIou,
+  encodeBoxes,
+  decodeBoxes,
+  clipBoxes,
+  removeSmallBoxes,
+} from './ops';
+export type {
+  FloatArray,
+  FloatTensor,
+  BoxCoderWeights,
+  RoiAlignOptions,
+  RoiAlignBackwardOptions,
+  MultiScaleRoiAlignOptions,
+  AssignFpnLevelsOptions,
+  NmsOptions,
+  BatchedNmsOptions,
+} from './ops';
+export { relationForward, buildTopKGraph, type RelationGraph, type RelationForwardOutput, type TopKGraph } from './relation';
+
+// The native side.
+export { setNumThreads, torchInfo, type Tensor, type TorchInfo } from './native';
