@@ -13,31 +13,34 @@
 namespace ir_rcnn::ops {
 namespace {
 
-// Below this many candidates a suppression sweep is cheaper than waking the thread pool.
-constexpr int64_t kParallelSweep = 4096;
+// Below this many candidates a suppression sweep is cheaper than waking the thread pool: the
+// vectorised sweep tests 10k boxes in a few microseconds, about what a parallel region costs.
+constexpr int64_t kParallelSweep = 65536;
 
 template <typename T>
 int64_t nmsKernel(const T* boxes, const int64_t* order, int64_t n, T threshold, int64_t* keep) {
-  std::vector<T> areas(n);
-  for (int64_t i = 0; i < n; ++i) areas[i] = (boxes[i * 4 + 2] - boxes[i * 4]) * (boxes[i * 4 + 3] - boxes[i * 4 + 1]);
+  // The boxes copied once in score order into one array per coordinate: the sweep below then reads
+  // memory sequentially instead of through `order`, and being branch-free it vectorises. Testing a
+  // box that is already suppressed again changes nothing, so the result is the same.
+  std::vector<T> x1(n), y1(n), x2(n), y2(n), areas(n);
+  for (int64_t a = 0; a < n; ++a) {
+    const T* b = boxes + order[a] * 4;
+    x1[a] = b[0], y1[a] = b[1], x2[a] = b[2], y2[a] = b[3];
+    areas[a] = (b[2] - b[0]) * (b[3] - b[1]);
+  }
   std::vector<uint8_t> suppressed(n, 0);
   int64_t kept = 0;
   for (int64_t a = 0; a < n; ++a) {
-    int64_t i = order[a];
-    if (suppressed[i]) continue;
-    keep[kept++] = i;
-    const T* bi = boxes + i * 4;
-    // Each later box is tested against box i alone, so the sweep splits freely across threads.
+    if (suppressed[a]) continue;
+    keep[kept++] = order[a];
+    const T ix1 = x1[a], iy1 = y1[a], ix2 = x2[a], iy2 = y2[a], area = areas[a];
+    // Each later box is tested against box a alone, so the sweep splits freely across threads.
     at::parallel_for(a + 1, n, kParallelSweep, [&](int64_t begin, int64_t end) {
       for (int64_t b = begin; b < end; ++b) {
-        int64_t j = order[b];
-        if (suppressed[j]) continue;
-        const T* bj = boxes + j * 4;
-        T w = std::max(T(0), std::min(bi[2], bj[2]) - std::max(bi[0], bj[0]));
-        T h = std::max(T(0), std::min(bi[3], bj[3]) - std::max(bi[1], bj[1]));
+        T w = std::max(T(0), std::min(ix2, x2[b]) - std::max(ix1, x1[b]));
+        T h = std::max(T(0), std::min(iy2, y2[b]) - std::max(iy1, y1[b]));
         T inter = w * h;
-        T iou = inter / (areas[i] + areas[j] - inter);
-        if (iou > threshold) suppressed[j] = 1;
+        suppressed[b] |= static_cast<uint8_t>(inter / (area + areas[b] - inter) > threshold);
       }
     });
   }

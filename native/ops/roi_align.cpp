@@ -88,6 +88,15 @@ Bilinear<T> bilinear(int64_t height, int64_t width, T y, T x) {
   return b;
 }
 
+// A sample as the forward's channel loop reads it: the four neighbours' offsets in a plane and
+// their weights. A sample outside the map gets zero weights at offset 0, so that loop has no
+// branch and no index arithmetic (torchvision's pre_calc does the same).
+template <typename T>
+struct SampleTaps {
+  int64_t offset[4] = {0, 0, 0, 0};
+  T weight[4] = {0, 0, 0, 0};
+};
+
 template <typename T>
 void forwardKernel(const T* input, const T* rois, T* output, int64_t numRois, int64_t channels, int64_t height,
                    int64_t width, T spatialScale, int64_t pooledH, int64_t pooledW, int64_t samplingRatio,
@@ -95,7 +104,7 @@ void forwardKernel(const T* input, const T* rois, T* output, int64_t numRois, in
   // Sample positions and weights depend on the RoI only, so each task computes them once per RoI
   // and reuses them for every channel (as torchvision's pre_calc does).
   at::parallel_for(0, numRois, 1, [&](int64_t begin, int64_t end) {
-    std::vector<Bilinear<T>> samples;
+    std::vector<SampleTaps<T>> samples;
     for (int64_t n = begin; n < end; ++n) {
       auto g = roiGeometry(rois + n * 5, spatialScale, pooledH, pooledW, samplingRatio, aligned);
       samples.clear();
@@ -105,21 +114,24 @@ void forwardKernel(const T* input, const T* rois, T* output, int64_t numRois, in
             T y = g.startH + ph * g.binH + (iy + T(0.5)) * g.binH / static_cast<T>(g.gridH);
             for (int ix = 0; ix < g.gridW; ++ix) {
               T x = g.startW + pw * g.binW + (ix + T(0.5)) * g.binW / static_cast<T>(g.gridW);
-              samples.push_back(bilinear(height, width, y, x));
+              auto b = bilinear(height, width, y, x);
+              SampleTaps<T> taps;
+              if (b.valid)
+                taps = {{b.yLow * width + b.xLow, b.yLow * width + b.xHigh, b.yHigh * width + b.xLow, b.yHigh * width + b.xHigh},
+                        {b.w1, b.w2, b.w3, b.w4}};
+              samples.push_back(taps);
             }
           }
       int64_t perBin = static_cast<int64_t>(samples.size()) / (pooledH * pooledW);
       for (int64_t c = 0; c < channels; ++c) {
         const T* plane = input + (g.batch * channels + c) * height * width;
         T* out = output + (n * channels + c) * pooledH * pooledW;
+        const SampleTaps<T>* s = samples.data();
         for (int64_t bin = 0; bin < pooledH * pooledW; ++bin) {
           T sum = 0;
-          for (int64_t k = bin * perBin; k < (bin + 1) * perBin; ++k) {
-            const auto& b = samples[k];
-            if (!b.valid) continue;
-            sum += b.w1 * plane[b.yLow * width + b.xLow] + b.w2 * plane[b.yLow * width + b.xHigh] +
-                   b.w3 * plane[b.yHigh * width + b.xLow] + b.w4 * plane[b.yHigh * width + b.xHigh];
-          }
+          for (int64_t k = 0; k < perBin; ++k, ++s)
+            sum += s->weight[0] * plane[s->offset[0]] + s->weight[1] * plane[s->offset[1]] +
+                   s->weight[2] * plane[s->offset[2]] + s->weight[3] * plane[s->offset[3]];
           out[bin] = sum / g.count;
         }
       }

@@ -1,0 +1,23 @@
+// Runs the COCO-evaluation bench in a process of its own, so that the peak RSS it reports is the
+// evaluation's (plus the generated case), not the whole bench's. Args: seed images dets categories
+// warmup repeats. Prints one JSON line.
+import { evaluateResults, makeSyntheticEvalCase } from '../src/eval';
+import { timeRuns } from './harness';
+
+async function main(): Promise<void> {
+  const [seed, images, dets, categories, warmup, repeats] = process.argv.slice(2).map(Number);
+  const start = process.hrtime.bigint();
+  const { gt, results } = makeSyntheticEvalCase(seed, images, dets, categories);
+  const generateMs = Number(process.hrtime.bigint() - start) / 1e6;
+  let ap = NaN;
+  const samples = await timeRuns(async () => {
+    ap = (await evaluateResults(gt, results)).stats[0];
+  }, { warmup, repeats });
+  const maxRssMiB = process.resourceUsage().maxRSS / 1024;
+  process.stdout.write(JSON.stringify({ generateMs, samples, ap, maxRssMiB }) + '\n');
+}
+
+main().catch((error) => {
+  process.stderr.write(`${(error as Error).message}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,247 @@
+// The demo experiment: generate the synthetic small-object set, train every Table 3 model on it
+// with the same recipe and seed, evaluate each on the val split with the project's COCO
+// evaluation, draw a few val images, and write the report. Repeated over seeds on request.
+import { promises as fsp } from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import type { Config } from '../config';
+import { loadCocoAnnotations, type CocoAnnotations } from '../data/coco';
+import { generateSyntheticDataset, type SyntheticDataset } from '../data/synthetic';
+import { Detector, type ParameterCount } from '../detector';
+import { evaluate } from '../eval';
+import { torchInfo } from '../native';
+import { train } from '../train/train';
+import { drawDetections } from './draw';
+import { BASELINE, demoVariants, variantConfig, type DemoVariant } from './preset';
+import { writeReport } from './report';
+import { formatTable, tableRows, type TableRow } from './table';
+
+export interface DemoOptions {
+  /** The report folder; the data set and each run's files go below it. */
+  out: string;
+  /** Training images of the synthetic set. */
+  images: number;
+  valImages: number;
+  /** Training iterations of every model. */
+  iterations: number;
+  /** Repeats with training seeds 0..seeds-1 (the data set stays the same). */
+  seeds: number;
+  /** Adds the semantic-only and spatial-only rows. */
+  ablation: boolean;
+  /** Side of the synthetic images in pixels. */
+  imageSize: number;
+  /** Seed of the synthetic set. */
+  dataSeed: number;
+  /** Val images drawn with detections and the relation graph. */
+  drawImages: number;
+  /** Progress lines (one line each, no newline). */
+  log: (line: string) => void;
+  /** Where training draws its progress bar / lines; none: silent. */
+  progressStream?: NodeJS.WriteStream;
+}
+
+/**
+ * The default run: sized to finish within 15 minutes on a 2-core CPU. Each model trains about
+ * 5 minutes (0.4 s an iteration of two 192 px images, 4–5 images a second), with room left for
+ * the data, both evaluations, the drawings and a busy machine.
+ */
+export const DEMO_DEFAULTS = {
+  out: 'ir-rcnn-demo',
+  images: 600,
+  valImages: 100,
+  iterations: 700,
+  seeds: 1,
+  ablation: false,
+  imageSize: 192,
+  dataSeed: 0,
+  drawImages: 4,
+} as const;
+
+export interface RunRecord {
+  variant: string;
+  seed: number;
+  config: Config;
+  /** The run's folder: metrics.jsonl, model.safetensors, loss_curves.png, detections.json. */
+  dir: string;
+  weights: string;
+  metrics: string;
+  detections: string;
+  parameters: ParameterCount;
+  iterations: number;
+  finalLosses: Record<string, number>;
+  trainSeconds: number;
+  evalSeconds: number;
+  /** pycocotools' 12 summarize() numbers on the val split (0..1, -1 where undefined). */
+  stats: number[];
+  /** AP per category name. */
+  perCategory: Record<string, number>;
+}
+
+export interface DatasetSummary extends SyntheticDataset {
+  seed: number;
+  imageSize: number;
+  trainImagesCount: number;
+  valImagesCount: number;
+  /** Objects per COCO area range in each split. */
+  objects: Record<'train' | 'val', { small: number; medium: number; large: number }>;
+  seconds: number;
+}
+
+export interface DemoResult {
+  options: Omit<DemoOptions, 'log' | 'progressStream'>;
+  dataset: DatasetSummary;
+  runs: RunRecord[];
+  rows: TableRow[];
+  /** The Markdown table (what the CLI prints). */
+  table: string;
+  /** The report's files. */
+  files: string[];
+  machine: { cpus: number; cpuModel: string; torch: string; threads: number };
+  wallSeconds: number;
+}
+
+const seconds = (since: number): number => (Date.now() - since) / 1000;
+
+function areaCounts(ann: CocoAnnotations): { small: number; medium: number; large: number } {
+  const counts = { small: 0, medium: 0, large: 0 };
+  for (const area of ann.annotations.area) {
+    if (area < 32 ** 2) counts.small++;
+    else if (area < 96 ** 2) counts.medium++;
+    else counts.large++;
+  }
+  return counts;
+}
+
+function categoryNames(ann: CocoAnnotations): Map<number, string> {
+  return new Map(Array.from(ann.categories.ids, (id, i) => [id, ann.categories.names[i]] as [number, string]));
+}
+
+async function makeDataset(o: DemoOptions): Promise<DatasetSummary> {
+  const started = Date.now();
+  const dir = path.join(o.out, 'data');
+  o.log(`generating the synthetic set: ${o.images} train + ${o.valImages} val images of ${o.imageSize} px (seed ${o.dataSeed}) in ${dir}`);
+  const data = await generateSyntheticDataset({ out: dir, images: o.images, valImages: o.valImages, seed: o.dataSeed, size: o.imageSize });
+  const [trainAnn, valAnn] = await Promise.all([loadCocoAnnotations(data.trainAnnotations), loadCocoAnnotations(data.valAnnotations)]);
+  const objects = { train: areaCounts(trainAnn), val: areaCounts(valAnn) };
+  const v = objects.val;
+  o.log(`  val objects: ${v.small} small, ${v.medium} medium, ${v.large} large (${seconds(started).toFixed(0)} s)`);
+  return {
+    ...data,
+    seed: o.dataSeed,
+    imageSize: o.imageSize,
+    trainImagesCount: o.images,
+    valImagesCount: o.valImages,
+    objects,
+    seconds: seconds(started),
+  };
+}
+
+async function trainAndEvaluate(o: DemoOptions, data: DatasetSummary, variant: DemoVariant, seed: number, categories: Map<number, string>): Promise<RunRecord> {
+  const config = variantConfig(variant, { iterations: o.iterations, seed, imageSize: o.imageSize });
+  const dir = path.join(o.out, 'runs', `${variant.key}-seed${seed}`);
+  await fsp.rm(dir, { recursive: true, force: true });
+  o.log(`training ${variant.label}, seed ${seed}: ${o.iterations} iterations of ${config.train.imagesPerBatch} images → ${dir}`);
+  const trainStart = Date.now();
+  const result = await train({
+    config,
+    data: { annotations: data.trainAnnotations, images: data.trainImages },
+    outDir: dir,
+    progressStream: o.progressStream,
+    onWarning: (message) => o.log(`warning: ${message}`),
+  });
+  const trainSeconds = seconds(trainStart);
+  if (result.weights === undefined || result.metrics === undefined) throw new Error(`demo: training ${variant.key} wrote no weights`);
+  // The demo never resumes; the final weights are model.safetensors, so the optimizer state can go.
+  await fsp.rm(path.join(dir, 'checkpoints'), { recursive: true, force: true });
+
+  const evalStart = Date.now();
+  const detector = await Detector.load({ config, weights: result.weights });
+  const detections = path.join(dir, 'detections.json');
+  const evaluation = await evaluate(
+    { detect: async (images: string[]) => (await detector.detect(images)).map((r) => r.detections) },
+    { annotations: data.valAnnotations, images: data.valImages },
+    { labels: 'contiguous', resultsFile: detections },
+  );
+  const evalSeconds = seconds(evalStart);
+  const [ap, , , aps] = evaluation.stats;
+  o.log(`  ${variant.label}: AP ${(100 * ap).toFixed(1)}, APs ${(100 * aps).toFixed(1)} (train ${trainSeconds.toFixed(0)} s, eval ${evalSeconds.toFixed(0)} s)`);
+  const perCategory: Record<string, number> = {};
+  evaluation.perCategory.forEach((value, id) => (perCategory[categories.get(id) ?? String(id)] = value));
+  return {
+    variant: variant.key,
+    seed,
+    config,
+    dir,
+    weights: result.weights,
+    metrics: result.metrics,
+    detections,
+    parameters: detector.parameterCount(),
+    iterations: result.iteration,
+    finalLosses: result.losses,
+    trainSeconds,
+    evalSeconds,
+    stats: evaluation.stats,
+    perCategory,
+  };
+}
+
+/** Draws the first val images with the baseline's and the full IR R-CNN's detections (seed 0). */
+async function drawVal(o: DemoOptions, data: DatasetSummary, runs: RunRecord[], variants: DemoVariant[]): Promise<string[]> {
+  const ann = await loadCocoAnnotations(data.valAnnotations);
+  const count = Math.min(o.drawImages, ann.images.ids.length);
+  if (count === 0) return [];
+  const shown = [variants[0], variants[variants.length - 1]].map((v) => ({ variant: v, run: runs.find((r) => r.variant === v.key && r.seed === 0) as RunRecord }));
+  const detectors = await Promise.all(shown.map(({ run }) => Detector.load({ config: run.config, weights: run.weights })));
+  const categories = categoryNames(ann);
+  const dir = path.join(o.out, 'val_images');
+  await fsp.mkdir(dir, { recursive: true });
+  const files: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const image = path.join(data.valImages, ann.images.fileNames[i]);
+    const panels = [];
+    for (let m = 0; m < shown.length; m++) {
+      const [result] = await detectors[m].detect([image], { returnGraph: shown[m].variant !== BASELINE });
+      panels.push({ title: shown[m].variant.short, result });
+    }
+    const file = path.join(dir, `${path.parse(ann.images.fileNames[i]).name}.png`);
+    await drawDetections(image, panels, file, { categories, minScore: 0.5, scale: 2 });
+    files.push(file);
+  }
+  return files;
+}
+
+export async function runDemo(o: DemoOptions): Promise<DemoResult> {
+  const started = Date.now();
+  try {
+    await fsp.mkdir(o.out, { recursive: true });
+  } catch (error) {
+    throw new Error(`${o.out}: cannot create the report folder (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+  const dataset = await makeDataset(o);
+  const categories = categoryNames(await loadCocoAnnotations(dataset.valAnnotations));
+  const variants = demoVariants(o.ablation);
+  const runs: RunRecord[] = [];
+  for (let seed = 0; seed < o.seeds; seed++) {
+    for (const variant of variants) runs.push(await trainAndEvaluate(o, dataset, variant, seed, categories));
+  }
+  o.log(`drawing ${Math.min(o.drawImages, o.valImages)} val images with detections and the relation graph`);
+  const drawings = await drawVal(o, dataset, runs, variants);
+  const rows = tableRows(variants, runs);
+  const info = torchInfo();
+  const result: DemoResult = {
+    options: {
+      out: o.out, images: o.images, valImages: o.valImages, iterations: o.iterations, seeds: o.seeds,
+      ablation: o.ablation, imageSize: o.imageSize, dataSeed: o.dataSeed, drawImages: o.drawImages,
+    },
+    dataset,
+    runs,
+    rows,
+    table: formatTable(rows),
+    files: drawings,
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', torch: info.torchVersion, threads: info.intraOpThreads },
+    wallSeconds: 0,
+  };
+  result.wallSeconds = seconds(started);
+  result.files.push(...(await writeReport(o.out, result)));
+  return result;
+}
