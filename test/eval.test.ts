@@ -365,7 +365,7 @@ describe('eval: evaluate(detector, dataset)', () => {
             if (a.imageIndex[i] !== image || a.iscrowd[i]) continue;
             out.push({ bbox: Array.from(a.bbox.subarray(4 * i, 4 * i + 4)), score: 0.5 + i / 1000, categoryId: a.categoryIndex[i] + 1 });
           }
-          return out;
+          return { detections: out };
         });
       },
     };
@@ -383,7 +383,7 @@ describe('eval: evaluate(detector, dataset)', () => {
     const { gt } = makeSyntheticEvalCase(8, 2, 0, 3);
     const annotations = path.join(dir, 'gt.json');
     fs.writeFileSync(annotations, JSON.stringify(cocoGroundTruthJson(gt)));
-    const detector = { detect: async (images: string[]) => images.map(() => [{ bbox: [0, 0, 5, 5], score: 0.5, categoryId: 4 }]) };
+    const detector = { detect: async (images: string[]) => images.map(() => ({ detections: [{ bbox: [0, 0, 5, 5], score: 0.5, categoryId: 4 }] })) };
     await assert.rejects(evaluate(detector, { annotations, images: dir }), /000001\.jpg: detector label 4 is not a class of the annotations \(1\.\.3\)/);
     fs.rmSync(dir, { recursive: true });
   });

@@ -158,7 +158,7 @@ async function trainAndEvaluate(o: DemoOptions, data: DatasetSummary, variant: D
   const detector = await Detector.load({ config, weights: result.weights });
   const detections = path.join(dir, 'detections.json');
   const evaluation = await evaluate(
-    { detect: async (images: string[]) => (await detector.detect(images)).map((r) => r.detections) },
+    detector,
     { annotations: data.valAnnotations, images: data.valImages },
     { labels: 'contiguous', resultsFile: detections },
   );

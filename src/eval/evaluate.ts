@@ -57,7 +57,7 @@ export function summarizeEvaluation(arrays: EvalArrays): EvaluationResult {
 
 /** What `evaluate` needs of a detector (the library's Detector has it). */
 export interface DetectorLike {
-  detect(images: string[], options?: object): Promise<Detection[][]>;
+  detect(images: string[], options?: object): Promise<{ detections: Detection[] }[]>;
 }
 
 export interface Dataset {
@@ -108,12 +108,12 @@ export async function evaluate(detector: DetectorLike, dataset: Dataset, options
       }
       for (let b = 0; b < batch.length; b++) {
         const imageId = gt.images.ids[batch[b]];
-        for (const d of perImage[b]) {
+        for (const d of perImage[b].detections) {
           const categoryId = categoryIds ? labelToCategory(d.categoryId, categoryIds, files[b]) : d.categoryId;
           const box = d.bbox;
           builder.add(record++, imageId, categoryId, box[0], box[1], box[2], box[3], d.score);
         }
-        await writer?.write({ imageId, detections: perImage[b] });
+        await writer?.write({ imageId, detections: perImage[b].detections });
       }
       options.onProgress?.(start + batch.length, total);
     }

@@ -111,8 +111,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         ? undefined
         : async (weights) => {
             const detector = await Detector.load({ config, weights, device });
-            const detections = { detect: async (images: string[]) => (await detector.detect(images)).map((r) => r.detections) };
-            const result = await evaluate(detections, val, { labels: config.model.categoryIds ? 'category-id' : 'contiguous' });
+            const result = await evaluate(detector, val, { labels: config.model.categoryIds ? 'category-id' : 'contiguous' });
             return { ap: result.stats[0], ap50: result.stats[1] };
           },
   });
