@@ -48,6 +48,9 @@ export { createBatchLoader, loaderBatchesPerEpoch, type Batch, type BatchLoaderO
 export { decodeImage, type DecodedImage } from './data/images';
 export { generateSyntheticDataset, type SyntheticDataset, type SyntheticOptions } from './data/synthetic';
 
+// The demo: baseline vs IR R-CNN on the synthetic set (npm run demo).
+export { runDemo, DEMO_DEFAULTS, type DemoOptions, type DemoResult } from './demo/experiment';
+
 // Weights files.
 export { readStateDict, readSafetensors, writeSafetensors, matchStateDict, type MatchedStateDict, type Safetensors } from './weights';
 
