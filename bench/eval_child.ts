@@ -1,8 +1,21 @@
 // Runs the COCO-evaluation bench in a process of its own, so that the peak RSS it reports is the
 // evaluation's (plus the generated case), not the whole bench's. Args: seed images dets categories
 // warmup repeats. Prints one JSON line.
+import * as fs from 'fs';
 import { evaluateResults, makeSyntheticEvalCase } from '../src/eval';
 import { timeRuns } from './harness';
+
+// Linux's VmHWM is this process image's own peak. getrusage's maxRSS is not: a child spawned by a
+// large parent starts from the parent's RSS at fork (several GiB after the train section).
+function peakRssKiB(): number {
+  try {
+    const match = /^VmHWM:\s+(\d+) kB$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    if (match) return Number(match[1]);
+  } catch {
+    // not Linux: fall back to getrusage
+  }
+  return process.resourceUsage().maxRSS;
+}
 
 async function main(): Promise<void> {
   const [seed, images, dets, categories, warmup, repeats] = process.argv.slice(2).map(Number);
@@ -13,7 +26,7 @@ async function main(): Promise<void> {
   const samples = await timeRuns(async () => {
     ap = (await evaluateResults(gt, results)).stats[0];
   }, { warmup, repeats });
-  const maxRssMiB = process.resourceUsage().maxRSS / 1024;
+  const maxRssMiB = peakRssKiB() / 1024;
   process.stdout.write(JSON.stringify({ generateMs, samples, ap, maxRssMiB }) + '\n');
 }
 

@@ -27,16 +27,27 @@ export interface Plan {
   repeats: number;
 }
 
-/** Runs `fn` plan.warmup times untimed, then plan.repeats times timed; returns the run times in ms. */
-export async function timeRuns(fn: () => unknown, plan: Plan): Promise<number[]> {
-  for (let i = 0; i < plan.warmup; i++) await fn();
-  const samples: number[] = [];
+/**
+ * Warms each of `fns` up plan.warmup times, then runs plan.repeats rounds of one timed run of each
+ * in turn, so that a slow spell of the machine falls on all of them alike. Returns each one's run
+ * times in ms.
+ */
+export async function timeInterleaved(fns: (() => unknown)[], plan: Plan): Promise<number[][]> {
+  for (const fn of fns) for (let i = 0; i < plan.warmup; i++) await fn();
+  const samples: number[][] = fns.map(() => []);
   for (let i = 0; i < plan.repeats; i++) {
-    const start = process.hrtime.bigint();
-    await fn();
-    samples.push(Number(process.hrtime.bigint() - start) / 1e6);
+    for (const [k, fn] of fns.entries()) {
+      const start = process.hrtime.bigint();
+      await fn();
+      samples[k].push(Number(process.hrtime.bigint() - start) / 1e6);
+    }
   }
   return samples;
+}
+
+/** Runs `fn` plan.warmup times untimed, then plan.repeats times timed; returns the run times in ms. */
+export async function timeRuns(fn: () => unknown, plan: Plan): Promise<number[]> {
+  return (await timeInterleaved([fn], plan))[0];
 }
 
 export async function measure(fn: () => unknown, plan: Plan): Promise<Stats> {

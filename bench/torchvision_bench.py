@@ -164,7 +164,8 @@ def faster_rcnn(seed, **kwargs):
 
 
 def as_input(image, device):
-    return image.to(device).permute(2, 0, 1).float().div_(255)
+    # contiguous CHW, as torchvision.transforms.functional.to_tensor and read_image give it
+    return image.to(device).permute(2, 0, 1).contiguous().float().div_(255)
 
 
 def score_threshold_for(model, image, candidates, device):

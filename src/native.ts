@@ -22,6 +22,14 @@ export interface TorchInfo {
   cudaDevices: number;
   cudaKernels: boolean;
   parallelInfo: string;
+  /**
+   * The addon's cache of freed CPU blocks of 1 MiB and more (glibc would unmap them, and every
+   * forward pass would fault its activations in afresh). Its cap is IR_RCNN_CPU_CACHE_MB when set
+   * (0 turns it off), else a quarter of physical memory, at most 4 GiB.
+   */
+  cpuCache: { capacityBytes: number; cachedBytes: number };
+  /** Whether this addon's own CPU kernels run on LibTorch's intra-op threads (false: a build without OpenMP for an OpenMP LibTorch, every kernel serial). */
+  parallelKernels: boolean;
   /** at::show_config(): how LibTorch was built (BLAS, LAPACK, MKL-DNN, CPU capability). */
   buildConfig: string;
 }

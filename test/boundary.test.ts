@@ -1,7 +1,8 @@
 // The addon boundary under malformed calls: each yields a one-line Error naming the argument,
 // and the process stays alive (every failure is followed by a successful call).
 import * as assert from 'assert';
-import { addon } from '../src/native';
+import { execFile } from 'child_process';
+import { addon, setNumThreads, torchInfo } from '../src/native';
 import * as ops from '../src/ops';
 
 const boxes = () => ({ data: new Float32Array([0, 0, 10, 10, 1, 1, 11, 11, 20, 20, 30, 30]), shape: [3, 4] });
@@ -97,5 +98,53 @@ describe('ops boundary: malformed calls', () => {
     assert.deepStrictEqual((await ops.decodeBoxes({ deltas: { data: new Float32Array(0), shape: [0, 8] }, boxes: none })).shape, [0, 2, 4]);
     assert.deepStrictEqual((await ops.removeSmallBoxes({ boxes: none, minSize: 1 })).shape, [0]);
     await stillAlive();
+  });
+});
+
+describe('threads', () => {
+  it('setNumThreads sets the intra-op count, and the addon\'s own kernels run on those threads', () => {
+    const before = torchInfo().intraOpThreads;
+    try {
+      setNumThreads(1);
+      assert.strictEqual(torchInfo().intraOpThreads, 1);
+      assert.throws(() => setNumThreads(0), /setNumThreads: expected an integer >= 1/);
+    } finally {
+      setNumThreads(before);
+    }
+    // An addon built without -fopenmp against an OpenMP LibTorch compiles at::parallel_for to a
+    // serial loop: RoIAlign, NMS, the top-K graph and the sparse product would use one core.
+    assert.strictEqual(torchInfo().parallelKernels, true, torchInfo().parallelInfo);
+  });
+});
+
+describe('CPU block cache', () => {
+  const runChild = (cacheMb: string) =>
+    new Promise<{ capacityBytes: number; cachedBytes: number }>((resolve, reject) => {
+      const script = `
+        const ops = require(${JSON.stringify(require.resolve('../src/ops'))});
+        const { torchInfo } = require(${JSON.stringify(require.resolve('../src/native'))});
+        const input = { data: new Float32Array(2 * 64 * 64 * 64).fill(1), shape: [2, 64, 64, 64] };
+        const rois = { data: Float32Array.from([0, 0, 0, 32, 32, 1, 8, 8, 60, 60]), shape: [2, 5] };
+        ops.roiAlign({ input, rois, outputSize: [7, 7], spatialScale: 1, samplingRatio: 2, aligned: true })
+          .then((out) => { if (Math.abs(out.data[0] - 1) > 1e-6) throw new Error('wrong result'); console.log(JSON.stringify(torchInfo().cpuCache)); })
+          .catch((e) => { console.error(e.message); process.exitCode = 1; });`;
+      execFile(process.execPath, ['-e', script], { env: { ...process.env, IR_RCNN_CPU_CACHE_MB: cacheMb } }, (error, stdout, stderr) =>
+        error ? reject(new Error(stderr || error.message)) : resolve(JSON.parse(stdout)),
+      );
+    });
+
+  it('keeps freed large blocks for reuse, within its cap, and can be turned off', async () => {
+    const { capacityBytes, cachedBytes } = torchInfo().cpuCache;
+    assert.ok(capacityBytes > 0 && capacityBytes <= 4 * 2 ** 30, `default cap ${capacityBytes}`);
+    assert.ok(cachedBytes <= capacityBytes);
+    // A 2 MiB input copied in and freed: the block stays cached.
+    const roomy = await runChild('64');
+    assert.strictEqual(roomy.capacityBytes, 64 * 2 ** 20);
+    assert.ok(roomy.cachedBytes >= 2 * 2 ** 20 && roomy.cachedBytes <= roomy.capacityBytes, JSON.stringify(roomy));
+    // A cap smaller than the block: nothing is kept, and the op still works.
+    const tight = await runChild('1');
+    assert.deepStrictEqual(tight, { capacityBytes: 2 ** 20, cachedBytes: 0 });
+    const off = await runChild('0');
+    assert.deepStrictEqual(off, { capacityBytes: 0, cachedBytes: 0 });
   });
 });

@@ -1,6 +1,7 @@
 // Module entry: exports every registered binding, each wrapped so that no C++ exception can
 // escape into Node (an escaping c10::Error would abort the process).
 #include "addon/binding.h"
+#include "addon/cpu_allocator.h"
 
 namespace ir_rcnn::addon {
 namespace {
@@ -37,6 +38,16 @@ Napi::Value TorchInfo(const Napi::CallbackInfo& info) {
 #else
   out.set("cudaKernels", false);
 #endif
+  // Our kernels' at::parallel_for is compiled here: with an OpenMP Torch it needs -fopenmp too.
+#if !AT_PARALLEL_OPENMP || defined(_OPENMP)
+  out.set("parallelKernels", true);
+#else
+  out.set("parallelKernels", false);
+#endif
+  const CpuCacheInfo cache = cpuCacheInfo();
+  out.set("cpuCache", Out::object()
+                          .set("capacityBytes", static_cast<double>(cache.capacityBytes))
+                          .set("cachedBytes", static_cast<double>(cache.cachedBytes)));
   out.set("parallelInfo", at::get_parallel_info());
   out.set("buildConfig", at::show_config());  // BLAS, LAPACK, MKL-DNN, CPU capability
   return out.toJS(info.Env());
@@ -46,6 +57,7 @@ IR_RCNN_BINDING("torchInfo", TorchInfo);
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  installCpuCache();
   for (const auto& [name, fn] : registeredBindings())
     exports.Set(name, Napi::Function::New(env, dispatch, name, reinterpret_cast<void*>(fn)));
   return exports;

@@ -16,6 +16,7 @@
 #include "model/relation.h"
 
 #include "ops/box_ops.h"
+#include "ops/sparse_product.h"
 #include "ops/topk_graph.h"
 
 #include <algorithm>
@@ -27,37 +28,12 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::tensor_list;
 
-// Σ_e values[e] · input[cols[e]] into row rows[e]: torch's sparse COO product, whose work is
-// proportional to the number of entries.
-at::Tensor cooProduct(const at::Tensor& rows, const at::Tensor& cols, const at::Tensor& values,
-                      const at::Tensor& input) {
-  const int64_t n = input.size(0);
-  at::Tensor matrix = at::sparse_coo_tensor(at::stack({rows, cols}), values, {n, n}).coalesce();
-  return at::mm(matrix, input);
-}
-
-// The per-entry gradient of P·X: dL/dP_ij = gradOutput[i] · input[j]. Chunked so that the gathered
-// rows stay small (a full gather would be entries × D).
-at::Tensor entryDots(const at::Tensor& rows, const at::Tensor& cols, const at::Tensor& gradOutput,
-                     const at::Tensor& input) {
-  const int64_t entries = rows.size(0);
-  const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 22) / std::max<int64_t>(1, input.size(1)));
-  at::Tensor out = at::empty({entries}, input.options());
-  for (int64_t begin = 0; begin < entries; begin += chunk) {
-    const int64_t end = std::min(entries, begin + chunk);
-    at::Tensor g = gradOutput.index_select(0, rows.slice(0, begin, end));
-    at::Tensor x = input.index_select(0, cols.slice(0, begin, end));
-    out.slice(0, begin, end).copy_((g * x).sum(1));
-  }
-  return out;
-}
-
 class SparsePropagation : public torch::autograd::Function<SparsePropagation> {
  public:
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& rows, const at::Tensor& cols,
                             const at::Tensor& values, const at::Tensor& input) {
     ctx->save_for_backward({rows, cols, values, input});
-    return cooProduct(rows, cols, values, input);
+    return ops::sparseProduct(rows, cols, values, input);
   }
 
   static tensor_list backward(AutogradContext* ctx, tensor_list gradOutputs) {
@@ -68,8 +44,8 @@ class SparsePropagation : public torch::autograd::Function<SparsePropagation> {
     const at::Tensor& input = saved[3];
     const at::Tensor gradOutput = gradOutputs[0].contiguous();
     at::Tensor gradValues, gradInput;
-    if (ctx->needs_input_grad(2)) gradValues = entryDots(rows, cols, gradOutput, input);
-    if (ctx->needs_input_grad(3)) gradInput = cooProduct(cols, rows, values, gradOutput);  // Pᵀ·G
+    if (ctx->needs_input_grad(2)) gradValues = ops::entryDots(rows, cols, gradOutput, input);
+    if (ctx->needs_input_grad(3)) gradInput = ops::sparseProduct(cols, rows, values, gradOutput);  // Pᵀ·G
     return {at::Tensor(), at::Tensor(), gradValues, gradInput};
   }
 };
@@ -98,7 +74,8 @@ at::Tensor edgeRows(const ops::TopKGraph& graph) {
 }  // namespace
 
 at::Tensor sparsePropagate(const PropagationMatrix& matrix, const at::Tensor& input) {
-  return SparsePropagation::apply(matrix.rows, matrix.cols, matrix.values, input);
+  // Under CUDA autocast the features are half while the edge weights stay float: one dtype for both.
+  return SparsePropagation::apply(matrix.rows, matrix.cols, matrix.values.to(input.scalar_type()), input);
 }
 
 RelationModuleImpl::RelationModuleImpl(RelationOptions options) : options_(std::move(options)) {

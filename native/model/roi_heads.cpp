@@ -59,7 +59,7 @@ TwoMLPHeadImpl::TwoMLPHeadImpl(int64_t inChannels, int64_t representationSize) {
 }
 
 at::Tensor TwoMLPHeadImpl::forward(const at::Tensor& x) {
-  return torch::relu(fc7_(torch::relu(fc6_(x.flatten(1)))));
+  return fc7_(fc6_(x.flatten(1)).relu_()).relu_();
 }
 
 FastRCNNPredictorImpl::FastRCNNPredictorImpl(int64_t inChannels, int64_t numClasses) {

@@ -34,7 +34,7 @@ RPNHeadImpl::RPNHeadImpl(int64_t inChannels, int64_t numAnchors) {
 std::pair<std::vector<at::Tensor>, std::vector<at::Tensor>> RPNHeadImpl::forward(const std::vector<at::Tensor>& features) {
   std::vector<at::Tensor> logits, deltas;
   for (const auto& feature : features) {
-    auto t = torch::relu(conv_(feature));
+    auto t = conv_(feature).relu_();
     logits.push_back(clsLogits_(t));
     deltas.push_back(bboxPred_(t));
   }

@@ -35,7 +35,9 @@ ImageBatch GeneralizedRCNNTransform::operator()(const std::vector<at::Tensor>& i
     if (image.dim() != 3 || image.size(2) != 3 || image.scalar_type() != torch::kUInt8 || image.size(0) < 1 || image.size(1) < 1)
       throw std::invalid_argument("detector: image " + std::to_string(i) + " is not a non-empty uint8 [H, W, 3] RGB image");
     int64_t h = image.size(0), w = image.size(1);
-    auto x = image.to(device).permute({2, 0, 1}).to(torch::kFloat32).div(255);
+    // Made contiguous while still uint8: a permuted (channels-last) float image would carry its
+    // strides through interpolate and cost a slow transposing copy into the batch.
+    auto x = image.to(device).permute({2, 0, 1}).contiguous().to(torch::kFloat32).div(255);
     x = (x - mean) / stdev;
     if (training) torch::empty({1}).uniform_(0.0, 1.0);  // torchvision's torch_choice over one size
     auto [rh, rw] = resizedSize(h, w);

@@ -33,14 +33,18 @@ int64_t nmsKernel(const T* boxes, const int64_t* order, int64_t n, T threshold, 
   for (int64_t a = 0; a < n; ++a) {
     if (suppressed[a]) continue;
     keep[kept++] = order[a];
-    const T ix1 = x1[a], iy1 = y1[a], ix2 = x2[a], iy2 = y2[a], area = areas[a];
-    // Each later box is tested against box a alone, so the sweep splits freely across threads.
+    // Everything the sweep reads is copied into locals of the task: through the closure, every
+    // byte stored to `suppressed` could alias the captured values (a uint8_t store may alias
+    // anything), which forces reloads each iteration and blocks vectorisation.
     at::parallel_for(a + 1, n, kParallelSweep, [&](int64_t begin, int64_t end) {
+      const T ix1 = x1[a], iy1 = y1[a], ix2 = x2[a], iy2 = y2[a], area = areas[a], limit = threshold;
+      const T *bx1 = x1.data(), *by1 = y1.data(), *bx2 = x2.data(), *by2 = y2.data(), *bareas = areas.data();
+      uint8_t* out = suppressed.data();
       for (int64_t b = begin; b < end; ++b) {
-        T w = std::max(T(0), std::min(ix2, x2[b]) - std::max(ix1, x1[b]));
-        T h = std::max(T(0), std::min(iy2, y2[b]) - std::max(iy1, y1[b]));
+        T w = std::max(T(0), std::min(ix2, bx2[b]) - std::max(ix1, bx1[b]));
+        T h = std::max(T(0), std::min(iy2, by2[b]) - std::max(iy1, by1[b]));
         T inter = w * h;
-        suppressed[b] |= static_cast<uint8_t>(inter / (area + areas[b] - inter) > threshold);
+        out[b] |= static_cast<uint8_t>(inter / (area + bareas[b] - inter) > limit);
       }
     });
   }

@@ -348,8 +348,9 @@ at::Tensor multiScaleRoiAlign(const std::vector<at::Tensor>& features, const std
     auto index = at::nonzero(levels == static_cast<int64_t>(level)).squeeze(1);
     auto pooled = roiAlign(features[level], allRois.index_select(0, index), scales[level], outputSize, outputSize,
                            samplingRatio, false);
-    // Out of place so that autograd carries gradients to every level's features.
-    result = result.index_copy(0, index, pooled);
+    // In place, as torchvision's result[idx] = pooled: autograd still carries each level's gradient
+    // back to its features, and the [K, C, 7, 7] result is not copied once per level.
+    result.index_copy_(0, index, pooled);
   }
   return result;
 }
