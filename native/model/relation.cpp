@@ -20,7 +20,6 @@
 #include "ops/topk_graph.h"
 
 #include <algorithm>
-#include <tuple>
 
 namespace ir_rcnn::model {
 namespace {
@@ -110,35 +109,33 @@ RelationGraph RelationModuleImpl::buildGraph(const at::Tensor& semanticLogits, c
   keep.fill_diagonal_(false);
   const at::Tensor keepCpu = keep.to(at::kCPU);
 
-  // Both directions of every chosen edge, tagged with the graph that chose it.
-  std::vector<at::Tensor> src, dst, isSemantic;
-  auto addGraph = [&](const ops::TopKGraph& g, bool semantic) {
+  // Both directions of every chosen edge marked in an N×N table, bit 1 for the semantic graph and
+  // bit 2 for the spatial one: the union's pairs then come out of nonzero() sorted by (src, dst).
+  // N² bytes, like the score matrices themselves, and no sort.
+  at::Tensor type = at::zeros({n * n}, at::kByte);
+  auto mark = [&](const ops::TopKGraph& g, int64_t bit) {
     const at::Tensor rows = edgeRows(g);
-    src.insert(src.end(), {rows, g.cols});
-    dst.insert(dst.end(), {g.cols, rows});
-    isSemantic.push_back(at::full({2 * rows.size(0)}, semantic, rows.options().dtype(at::kBool)));
+    const at::Tensor keys = at::cat({rows * n + g.cols, g.cols * n + rows});
+    type.index_put_({keys}, type.index_select(0, keys).bitwise_or(bit));
   };
-  if (options_.semantic) addGraph(ops::buildTopKGraph(semanticLogits.detach().to(at::kCPU), keepCpu, options_.k), true);
+  if (options_.semantic) mark(ops::buildTopKGraph(semanticLogits.detach().to(at::kCPU), keepCpu, options_.k), 1);
   at::Tensor spatial;
   if (options_.spatial) {
     spatial = spatialRelatedness(b, options_.lambda);
-    addGraph(ops::buildTopKGraph(spatial.to(at::kCPU), keepCpu, options_.k), false);
+    mark(ops::buildTopKGraph(spatial.to(at::kCPU), keepCpu, options_.k), 2);
   }
-
-  const at::Tensor keys = at::cat(src) * n + at::cat(dst);
-  at::Tensor pairs, inverse;
-  std::tie(pairs, inverse, std::ignore) = at::_unique2(keys, /*sorted=*/true, /*return_inverse=*/true);
-  const at::Tensor chosenSemantic = at::cat(isSemantic);
+  const at::Tensor pairs = type.nonzero().squeeze(1);
+  type = type.index_select(0, pairs);
+  const at::Tensor bySemantic = type.bitwise_and(1).to(at::kBool);
+  const at::Tensor bySpatial = type.bitwise_and(2).to(at::kBool);
   const int64_t numPairs = pairs.size(0);
-  const at::Tensor bySemantic = at::zeros({numPairs}, at::kBool).index_fill_(0, inverse.masked_select(chosenSemantic), true);
-  const at::Tensor bySpatial = at::zeros({numPairs}, at::kBool).index_fill_(0, inverse.masked_select(~chosenSemantic), true);
 
   const at::Device device = boxes.device();
   const at::Tensor flat = pairs.to(device);
   RelationGraph graph;
   graph.src = flat.div(n, "floor");
   graph.dst = flat.remainder(n);
-  graph.type = (bySemantic.to(at::kByte) + bySpatial.to(at::kByte) * 2).to(device);
+  graph.type = type.to(device);
   if (options_.edgeWeights == "binary") {
     graph.weight = at::ones({numPairs}, boxes.options());
   } else {
@@ -169,11 +166,8 @@ PropagationMatrix RelationModuleImpl::propagationMatrix(const RelationGraph& gra
     diagonalNodes = nodes;
     diagonal = (degree + 1).reciprocal();
   }
-  const at::Tensor rows = at::cat({graph.src, diagonalNodes});
-  const at::Tensor cols = at::cat({graph.dst, diagonalNodes});
-  const at::Tensor order = (rows * numNodes + cols).argsort();
-  return {rows.index_select(0, order), cols.index_select(0, order),
-          at::cat({offDiagonal, diagonal}).index_select(0, order)};
+  // Entries in no particular order (the edges, then the diagonal): sparseProduct groups them itself.
+  return {at::cat({graph.src, diagonalNodes}), at::cat({graph.dst, diagonalNodes}), at::cat({offDiagonal, diagonal})};
 }
 
 RelationOutput RelationModuleImpl::forward(const at::Tensor& features, const at::Tensor& boxes) {

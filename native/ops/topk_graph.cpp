@@ -69,7 +69,10 @@ TopKGraph buildTopKGraph(const at::Tensor& scores, const at::Tensor& keep, int64
         }
         const int64_t count = ptr[i + 1] - ptr[i];
         auto higher = [row](int64_t a, int64_t b) { return row[a] > row[b] || (row[a] == row[b] && a < b); };
-        std::partial_sort(candidates.begin(), candidates.begin() + count, candidates.end(), higher);
+        // `higher` is a strict total order (ties go to the lower column), so selecting the K best
+        // and then sorting them gives what a partial sort would, in O(N + K log K).
+        std::nth_element(candidates.begin(), candidates.begin() + count, candidates.end(), higher);
+        std::sort(candidates.begin(), candidates.begin() + count, higher);
         for (int64_t e = 0; e < count; ++e) {
           colData[ptr[i] + e] = candidates[e];
           scoreData[ptr[i] + e] = row[candidates[e]];
