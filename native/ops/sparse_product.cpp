@@ -34,21 +34,27 @@ RowGroups groupByRow(const int64_t* rows, int64_t entries, int64_t numRows) {
   return g;
 }
 
-// Tasks own whole rows: a row's sum stays in L1 while the rows it gathers stream in.
+// Calls visitRow(i, first, last) for every row i with its entries [first, last) in their given
+// order. Tasks own whole rows, so a row's own data stays in L1 while the rows it pairs with
+// stream in, and no two tasks write to one place.
+template <typename VisitRow>
+void forEachRow(const RowGroups& g, int64_t numRows, int64_t channels, const VisitRow& visitRow) {
+  const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, channels));
+  at::parallel_for(0, numRows, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) visitRow(i, g.order.data() + g.rowPtr[i], g.order.data() + g.rowPtr[i + 1]);
+  });
+}
+
 template <typename scalar_t>
 void productCpu(const RowGroups& g, const int64_t* cols, const scalar_t* values, const scalar_t* input, scalar_t* out,
                 int64_t numRows, int64_t channels) {
-  const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, channels));
-  at::parallel_for(0, numRows, grain, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      scalar_t* y = out + i * channels;
-      std::fill(y, y + channels, scalar_t(0));
-      for (int64_t p = g.rowPtr[i]; p < g.rowPtr[i + 1]; ++p) {
-        const int64_t e = g.order[p];
-        const scalar_t v = values[e];
-        const scalar_t* x = input + cols[e] * channels;
-        for (int64_t c = 0; c < channels; ++c) y[c] += v * x[c];
-      }
+  forEachRow(g, numRows, channels, [&](int64_t i, const int64_t* first, const int64_t* last) {
+    scalar_t* y = out + i * channels;
+    std::fill(y, y + channels, scalar_t(0));
+    for (const int64_t* e = first; e != last; ++e) {
+      const scalar_t v = values[*e];
+      const scalar_t* x = input + cols[*e] * channels;
+      for (int64_t c = 0; c < channels; ++c) y[c] += v * x[c];
     }
   });
 }
@@ -68,20 +74,12 @@ scalar_t dot(const scalar_t* a, const scalar_t* b, int64_t n) {
   return sum;
 }
 
-// The same walk: a row of left stays in L1 for all the dot products it takes part in.
 template <typename scalar_t>
 void dotsCpu(const RowGroups& g, const int64_t* cols, const scalar_t* left, const scalar_t* right, scalar_t* out,
              int64_t numRows, int64_t channels) {
-  const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, channels));
-  at::parallel_for(0, numRows, grain, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      const scalar_t* a = left + i * channels;
-      for (int64_t p = g.rowPtr[i]; p < g.rowPtr[i + 1]; ++p) {
-        const int64_t e = g.order[p];
-        const scalar_t* b = right + cols[e] * channels;
-        out[e] = dot(a, b, channels);
-      }
-    }
+  forEachRow(g, numRows, channels, [&](int64_t i, const int64_t* first, const int64_t* last) {
+    const scalar_t* a = left + i * channels;
+    for (const int64_t* e = first; e != last; ++e) out[*e] = dot(a, right + cols[*e] * channels, channels);
   });
 }
 
