@@ -6,7 +6,7 @@ import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { markdownTable, summarize, timeRuns, type Report } from '../bench/harness';
+import { markdownTable, summarize, timeInterleaved, timeRuns, type Report } from '../bench/harness';
 
 const RUN = path.resolve(__dirname, '..', 'bench', 'run.js');
 
@@ -37,6 +37,13 @@ describe('bench harness', () => {
     assert.strictEqual(calls, 5);
     assert.strictEqual(samples.length, 3);
     assert.ok(samples.every((s) => Number.isFinite(s) && s >= 0));
+  });
+
+  it('timeInterleaved: warms each up, then alternates one timed run of each', async () => {
+    const order: string[] = [];
+    const samples = await timeInterleaved([() => order.push('a'), () => order.push('b')], { warmup: 1, repeats: 3 });
+    assert.deepStrictEqual(order, ['a', 'b', 'a', 'b', 'a', 'b', 'a', 'b']);
+    assert.deepStrictEqual(samples.map((s) => s.length), [3, 3]);
   });
 
   it('markdownTable: one line per row, ratio and reference shown', () => {
