@@ -25,7 +25,8 @@ export interface TorchInfo {
   /**
    * The addon's cache of freed CPU blocks of 1 MiB and more (glibc would unmap them, and every
    * forward pass would fault its activations in afresh). Its cap is IR_RCNN_CPU_CACHE_MB when set
-   * (0 turns it off), else a quarter of physical memory, at most 4 GiB.
+   * (0 turns it off), else a quarter of physical memory, at most 4 GiB, divided among the
+   * LOCAL_WORLD_SIZE training workers of a machine.
    */
   cpuCache: { capacityBytes: number; cachedBytes: number };
   /** Whether this addon's own CPU kernels run on LibTorch's intra-op threads (false: a build without OpenMP for an OpenMP LibTorch, every kernel serial). */

@@ -118,7 +118,7 @@ describe('threads', () => {
 });
 
 describe('CPU block cache', () => {
-  const runChild = (cacheMb: string) =>
+  const runChild = (env: Record<string, string>) =>
     new Promise<{ capacityBytes: number; cachedBytes: number }>((resolve, reject) => {
       const script = `
         const ops = require(${JSON.stringify(require.resolve('../src/ops'))});
@@ -128,23 +128,26 @@ describe('CPU block cache', () => {
         ops.roiAlign({ input, rois, outputSize: [7, 7], spatialScale: 1, samplingRatio: 2, aligned: true })
           .then((out) => { if (Math.abs(out.data[0] - 1) > 1e-6) throw new Error('wrong result'); console.log(JSON.stringify(torchInfo().cpuCache)); })
           .catch((e) => { console.error(e.message); process.exitCode = 1; });`;
-      execFile(process.execPath, ['-e', script], { env: { ...process.env, IR_RCNN_CPU_CACHE_MB: cacheMb } }, (error, stdout, stderr) =>
+      execFile(process.execPath, ['-e', script], { env: { ...process.env, IR_RCNN_CPU_CACHE_MB: undefined, LOCAL_WORLD_SIZE: undefined, ...env } }, (error, stdout, stderr) =>
         error ? reject(new Error(stderr || error.message)) : resolve(JSON.parse(stdout)),
       );
     });
 
-  it('keeps freed large blocks for reuse, within its cap, and can be turned off', async () => {
-    const { capacityBytes, cachedBytes } = torchInfo().cpuCache;
-    assert.ok(capacityBytes > 0 && capacityBytes <= 4 * 2 ** 30, `default cap ${capacityBytes}`);
-    assert.ok(cachedBytes <= capacityBytes);
+  it('keeps freed large blocks for reuse, within its cap, shared among a machine\'s workers, and can be turned off', async () => {
+    const alone = await runChild({});
+    assert.ok(alone.capacityBytes > 0 && alone.capacityBytes <= 4 * 2 ** 30, `default cap ${alone.capacityBytes}`);
+    assert.ok(alone.cachedBytes <= alone.capacityBytes);
     // A 2 MiB input copied in and freed: the block stays cached.
-    const roomy = await runChild('64');
+    const roomy = await runChild({ IR_RCNN_CPU_CACHE_MB: '64' });
     assert.strictEqual(roomy.capacityBytes, 64 * 2 ** 20);
     assert.ok(roomy.cachedBytes >= 2 * 2 ** 20 && roomy.cachedBytes <= roomy.capacityBytes, JSON.stringify(roomy));
     // A cap smaller than the block: nothing is kept, and the op still works.
-    const tight = await runChild('1');
+    const tight = await runChild({ IR_RCNN_CPU_CACHE_MB: '1' });
     assert.deepStrictEqual(tight, { capacityBytes: 2 ** 20, cachedBytes: 0 });
-    const off = await runChild('0');
+    const off = await runChild({ IR_RCNN_CPU_CACHE_MB: '0' });
     assert.deepStrictEqual(off, { capacityBytes: 0, cachedBytes: 0 });
+    // Four training workers on one machine share the default cap.
+    const worker = await runChild({ LOCAL_WORLD_SIZE: '4' });
+    assert.strictEqual(worker.capacityBytes, Math.floor(alone.capacityBytes / 4));
   });
 });

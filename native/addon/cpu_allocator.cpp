@@ -110,7 +110,13 @@ size_t capacityFromEnvironment() {
   }
   const long pages = sysconf(_SC_PHYS_PAGES), pageSize = sysconf(_SC_PAGESIZE);
   const size_t physical = pages > 0 && pageSize > 0 ? static_cast<size_t>(pages) * static_cast<size_t>(pageSize) : 0;
-  return std::min(physical / 4, size_t{4} << 30);
+  // Workers on one machine (LOCAL_WORLD_SIZE, set by torchrun and by --nproc-per-node) share it.
+  size_t processes = 1;
+  if (const char* value = std::getenv("LOCAL_WORLD_SIZE")) {
+    const unsigned long long n = std::strtoull(value, nullptr, 10);
+    if (n > 1) processes = static_cast<size_t>(n);
+  }
+  return std::min(physical / 4, size_t{4} << 30) / processes;
 }
 
 }  // namespace

@@ -14,7 +14,7 @@ struct CpuCacheInfo {
 };
 
 // Installs the allocator (once; a no-op after). The cap is IR_RCNN_CPU_CACHE_MB when set, else a
-// quarter of physical memory, at most 4 GiB.
+// quarter of physical memory, at most 4 GiB, divided among LOCAL_WORLD_SIZE worker processes.
 void installCpuCache();
 CpuCacheInfo cpuCacheInfo();
 
