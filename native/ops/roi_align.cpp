@@ -2,6 +2,7 @@
 // positions, same clamping, same summation order), its autograd wrapper, and the FPN
 // MultiScaleRoIAlign built on top.
 #include "ops/roi_align.h"
+#include "ops/roi_align_geometry.h"
 
 #include <ATen/Parallel.h>
 
@@ -13,80 +14,6 @@
 
 namespace ir_rcnn::ops {
 namespace {
-
-// Geometry of one RoI on the feature map, shared by forward and backward.
-template <typename T>
-struct RoiGeometry {
-  int64_t batch;
-  T startH, startW, binH, binW;
-  int gridH, gridW;  // samples per bin along each axis
-  T count;           // samples averaged per bin (at least 1)
-};
-
-template <typename T>
-RoiGeometry<T> roiGeometry(const T* roi, T spatialScale, int64_t pooledH, int64_t pooledW, int64_t samplingRatio,
-                           bool aligned) {
-  // aligned=true shifts by half a pixel so that box corners land on pixel centres (Detectron2).
-  T offset = aligned ? T(0.5) : T(0);
-  RoiGeometry<T> g;
-  g.batch = static_cast<int64_t>(roi[0]);
-  g.startW = roi[1] * spatialScale - offset;
-  g.startH = roi[2] * spatialScale - offset;
-  T endW = roi[3] * spatialScale - offset;
-  T endH = roi[4] * spatialScale - offset;
-  T roiW = endW - g.startW;
-  T roiH = endH - g.startH;
-  if (!aligned) {  // the legacy behaviour: malformed RoIs are forced to 1x1
-    roiW = std::max(roiW, T(1));
-    roiH = std::max(roiH, T(1));
-  }
-  g.binH = roiH / static_cast<T>(pooledH);
-  g.binW = roiW / static_cast<T>(pooledW);
-  // torchvision converts ceil()'s floating result to int the same way.
-  g.gridH = samplingRatio > 0 ? static_cast<int>(samplingRatio) : static_cast<int>(std::ceil(roiH / pooledH));
-  g.gridW = samplingRatio > 0 ? static_cast<int>(samplingRatio) : static_cast<int>(std::ceil(roiW / pooledW));
-  g.count = static_cast<T>(std::max(g.gridH * g.gridW, 1));
-  return g;
-}
-
-// The four neighbours of a sample point and their bilinear weights; `valid` is false for
-// points more than one pixel outside the map (they contribute zero).
-template <typename T>
-struct Bilinear {
-  bool valid = false;
-  int64_t yLow = 0, yHigh = 0, xLow = 0, xHigh = 0;
-  T w1 = 0, w2 = 0, w3 = 0, w4 = 0;
-};
-
-template <typename T>
-Bilinear<T> bilinear(int64_t height, int64_t width, T y, T x) {
-  Bilinear<T> b;
-  if (y < T(-1) || y > static_cast<T>(height) || x < T(-1) || x > static_cast<T>(width)) return b;
-  if (y <= 0) y = 0;
-  if (x <= 0) x = 0;
-  b.yLow = static_cast<int64_t>(y);
-  b.xLow = static_cast<int64_t>(x);
-  if (b.yLow >= height - 1) {
-    b.yHigh = b.yLow = height - 1;
-    y = static_cast<T>(b.yLow);
-  } else {
-    b.yHigh = b.yLow + 1;
-  }
-  if (b.xLow >= width - 1) {
-    b.xHigh = b.xLow = width - 1;
-    x = static_cast<T>(b.xLow);
-  } else {
-    b.xHigh = b.xLow + 1;
-  }
-  T ly = y - static_cast<T>(b.yLow), lx = x - static_cast<T>(b.xLow);
-  T hy = T(1) - ly, hx = T(1) - lx;
-  b.w1 = hy * hx;
-  b.w2 = hy * lx;
-  b.w3 = ly * hx;
-  b.w4 = ly * lx;
-  b.valid = true;
-  return b;
-}
 
 // A sample as the forward's channel loop reads it: the four neighbours' offsets in a plane and
 // their weights. A sample outside the map gets zero weights at offset 0, so that loop has no
@@ -111,9 +38,9 @@ void forwardKernel(const T* input, const T* rois, T* output, int64_t numRois, in
       for (int64_t ph = 0; ph < pooledH; ++ph)
         for (int64_t pw = 0; pw < pooledW; ++pw)
           for (int iy = 0; iy < g.gridH; ++iy) {
-            T y = g.startH + ph * g.binH + (iy + T(0.5)) * g.binH / static_cast<T>(g.gridH);
+            T y = g.sampleY(ph, iy);
             for (int ix = 0; ix < g.gridW; ++ix) {
-              T x = g.startW + pw * g.binW + (ix + T(0.5)) * g.binW / static_cast<T>(g.gridW);
+              T x = g.sampleX(pw, ix);
               auto b = bilinear(height, width, y, x);
               SampleTaps<T> taps;
               if (b.valid)
@@ -159,9 +86,9 @@ void backwardKernel(const T* gradOutput, const T* rois, T* gradInput, int64_t nu
           for (int64_t pw = 0; pw < pooledW; ++pw) {
             T gradBin = grad[ph * pooledW + pw];
             for (int iy = 0; iy < g.gridH; ++iy) {
-              T y = g.startH + ph * g.binH + (iy + T(0.5)) * g.binH / static_cast<T>(g.gridH);
+              T y = g.sampleY(ph, iy);
               for (int ix = 0; ix < g.gridW; ++ix) {
-                T x = g.startW + pw * g.binW + (ix + T(0.5)) * g.binW / static_cast<T>(g.gridW);
+                T x = g.sampleX(pw, ix);
                 auto s = bilinear(height, width, y, x);
                 if (!s.valid) continue;
                 plane[s.yLow * width + s.xLow] += gradBin * s.w1 / g.count;
