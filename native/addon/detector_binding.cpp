@@ -358,19 +358,24 @@ model::ModelConfig parseModelConfig(const Napi::Value& value) {
   if (!relation.IsUndefined() && !relation.IsNull()) {
     if (!relation.IsObject()) throw UserError("relation: expected an object");
     auto r = relation.As<Napi::Object>();
-    auto& ro = c.relation;
-    ro.enabled = optBool(r, "enabled", true);
-    ro.k = optInt(r, "k", ro.k);
-    ro.layers = optInt(r, "layers", ro.layers);
-    ro.lambda = optNumber(r, "lambda", ro.lambda);
-    ro.overlapThreshold = optNumber(r, "overlapThreshold", ro.overlapThreshold);
-    ro.semantic = optBool(r, "semantic", ro.semantic);
-    ro.spatial = optBool(r, "spatial", ro.spatial);
-    ro.edgeWeights = optString(r, "edgeWeights", ro.edgeWeights);
-    ro.propagation = optString(r, "propagation", ro.propagation);
-    ro.auxLossWeight = optNumber(r, "auxLossWeight", ro.auxLossWeight);
+    const bool enabled = optBool(r, "enabled", true);
+    c.relation = parseRelationOptions(r, c.relation);
+    c.relation.enabled = enabled;
   }
   return c;
+}
+
+model::RelationOptions parseRelationOptions(const Napi::Object& options, model::RelationOptions base) {
+  base.k = optInt(options, "k", base.k);
+  base.layers = optInt(options, "layers", base.layers);
+  base.lambda = optNumber(options, "lambda", base.lambda);
+  base.overlapThreshold = optNumber(options, "overlapThreshold", base.overlapThreshold);
+  base.semantic = optBool(options, "semantic", base.semantic);
+  base.spatial = optBool(options, "spatial", base.spatial);
+  base.edgeWeights = optString(options, "edgeWeights", base.edgeWeights);
+  base.propagation = optString(options, "propagation", base.propagation);
+  base.auxLossWeight = optNumber(options, "auxLossWeight", base.auxLossWeight);
+  return base;
 }
 
 }  // namespace ir_rcnn::addon

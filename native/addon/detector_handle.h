@@ -26,5 +26,8 @@ struct DetectorHandle {
 std::shared_ptr<DetectorHandle> detectorFromJS(const Napi::Value& value, const char* what);
 // Reads a model config object ({ numClasses, depth, ..., rpn: {...}, roi: {...}, relation: {...} }).
 model::ModelConfig parseModelConfig(const Napi::Value& value);
+// Reads the reasoning options of a relation config object (k, layers, lambda, overlapThreshold,
+// semantic, spatial, edgeWeights, propagation, auxLossWeight) over `base`.
+model::RelationOptions parseRelationOptions(const Napi::Object& options, model::RelationOptions base);
 
 }  // namespace ir_rcnn::addon

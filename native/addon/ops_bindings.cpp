@@ -10,6 +10,14 @@
 namespace ir_rcnn::addon {
 namespace {
 
+// runAsync with autograd off (InferenceMode), as every op here is a pure function of its inputs.
+Napi::Promise runInference(Napi::Env env, std::function<Out()> work) {
+  return runAsync(env, [work = std::move(work)] {
+    c10::InferenceMode guard;
+    return work();
+  });
+}
+
 // A float32/float64 tensor of the given shape (-1 = any size).
 at::Tensor floatTensor(const Napi::Value& value, const std::string& what, std::vector<int64_t> shape, bool finite) {
   at::Tensor t = toTensor(value, what, TensorSpec{std::nullopt, std::move(shape), finite});
@@ -94,8 +102,7 @@ Napi::Value RoiAlign(const Napi::CallbackInfo& info) {
   auto [ph, pw] = outputSize(options, 7, where);
   int64_t sampling = samplingRatio(options, -1);
   bool aligned = optBool(options, "aligned", false);
-  return runAsync(info.Env(), [=] {
-    c10::InferenceMode guard;
+  return runInference(info.Env(), [=] {
     return Out(ops::roiAlignForward(input, rois, scale, ph, pw, sampling, aligned));
   });
 }
@@ -121,8 +128,7 @@ Napi::Value RoiAlignBackward(const Napi::CallbackInfo& info) {
   double scale = positiveNumber(options, "spatialScale", 1.0, where);
   int64_t sampling = samplingRatio(options, -1);
   bool aligned = optBool(options, "aligned", false);
-  return runAsync(info.Env(), [=] {
-    c10::InferenceMode guard;
+  return runInference(info.Env(), [=] {
     return Out(ops::roiAlignBackward(grad, rois, scale, grad.size(2), grad.size(3), shape[0], shape[1], shape[2],
                                      shape[3], sampling, aligned));
   });
@@ -162,8 +168,7 @@ Napi::Value MultiScaleRoiAlign(const Napi::CallbackInfo& info) {
   int64_t sampling = samplingRatio(options, 2);
   int64_t canonicalScale = positiveInt(options, "canonicalScale", 224, where);
   int64_t canonicalLevel = optInt(options, "canonicalLevel", 4);
-  return runAsync(info.Env(), [=] {
-    c10::InferenceMode guard;
+  return runInference(info.Env(), [=] {
     return Out(ops::multiScaleRoiAlign(features, boxes, imageSizes, size, sampling, canonicalScale, canonicalLevel));
   });
 }
@@ -177,8 +182,7 @@ Napi::Value AssignFpnLevels(const Napi::CallbackInfo& info) {
   if (kMin > kMax) throw UserError(where + ": kMin must not exceed kMax");
   int64_t canonicalScale = positiveInt(options, "canonicalScale", 224, where);
   int64_t canonicalLevel = optInt(options, "canonicalLevel", 4);
-  return runAsync(info.Env(), [=] {
-    c10::InferenceMode guard;
+  return runInference(info.Env(), [=] {
     return Out(ops::assignFpnLevels(boxes, kMin, kMax, canonicalScale, canonicalLevel));
   });
 }
@@ -191,8 +195,7 @@ Napi::Value Nms(const Napi::CallbackInfo& info) {
   auto scores = floatTensor(options.Get("scores"), where + ".scores", {boxes.size(0)}, true);
   sameDtype(boxes, scores, where);
   double threshold = iouThreshold(options, where);
-  return runAsync(info.Env(), [=] {
-    c10::InferenceMode guard;
+  return runInference(info.Env(), [=] {
     return Out(ops::nms(boxes, scores, threshold));
   });
 }
@@ -208,8 +211,7 @@ Napi::Value BatchedNms(const Napi::CallbackInfo& info) {
   if (idxs.scalar_type() != at::kInt && idxs.scalar_type() != at::kLong)
     throw UserError(where + ".idxs: expected an Int32Array or BigInt64Array of class indices");
   double threshold = iouThreshold(options, where);
-  return runAsync(info.Env(), [=] {
-    c10::InferenceMode guard;
+  return runInference(info.Env(), [=] {
     return Out(ops::batchedNms(boxes, scores, idxs.to(at::kLong), threshold));
   });
 }
@@ -221,8 +223,7 @@ Napi::Value BoxIou(const Napi::CallbackInfo& info) {
   auto a = floatTensor(options.Get("boxes1"), where + ".boxes1", {-1, 4}, true);
   auto b = floatTensor(options.Get("boxes2"), where + ".boxes2", {-1, 4}, true);
   sameDtype(a, b, where);
-  return runAsync(info.Env(), [=] {
-    c10::InferenceMode guard;
+  return runInference(info.Env(), [=] {
     return Out(ops::boxIou(a, b));
   });
 }
@@ -236,8 +237,7 @@ Napi::Value EncodeBoxes(const Napi::CallbackInfo& info) {
   sameDtype(reference, proposals, where);
   ops::BoxCoder coder;
   coder.weights = coderWeights(options, where);
-  return runAsync(info.Env(), [=] {
-    c10::InferenceMode guard;
+  return runInference(info.Env(), [=] {
     return Out(coder.encode(reference, proposals));
   });
 }
@@ -253,8 +253,7 @@ Napi::Value DecodeBoxes(const Napi::CallbackInfo& info) {
   ops::BoxCoder coder;
   coder.weights = coderWeights(options, where);
   coder.bboxXformClip = optNumber(options, "clip", coder.bboxXformClip);
-  return runAsync(info.Env(), [=] {
-    c10::InferenceMode guard;
+  return runInference(info.Env(), [=] {
     return Out(coder.decode(deltas, boxes));
   });
 }
@@ -266,8 +265,7 @@ Napi::Value ClipBoxes(const Napi::CallbackInfo& info) {
   auto boxes = floatTensor(options.Get("boxes"), where + ".boxes", {-1, 4}, true);
   int64_t height = optInt(options, "height", -1), width = optInt(options, "width", -1);
   if (height < 0 || width < 0) throw UserError(where + ": height and width must be non-negative integers");
-  return runAsync(info.Env(), [=] {
-    c10::InferenceMode guard;
+  return runInference(info.Env(), [=] {
     return Out(ops::clipBoxesToImage(boxes, height, width));
   });
 }
@@ -278,8 +276,7 @@ Napi::Value RemoveSmallBoxes(const Napi::CallbackInfo& info) {
   auto options = argObject(info, 0, "removeSmallBoxes");
   auto boxes = floatTensor(options.Get("boxes"), where + ".boxes", {-1, 4}, true);
   double minSize = reqNumber(options, "minSize");
-  return runAsync(info.Env(), [=] {
-    c10::InferenceMode guard;
+  return runInference(info.Env(), [=] {
     return Out(ops::removeSmallBoxes(boxes, minSize));
   });
 }

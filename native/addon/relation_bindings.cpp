@@ -2,6 +2,7 @@
 // builder, one forward (and optionally backward) pass of the module on given features and boxes,
 // and the sparse propagation P·X with its gradients.
 #include "addon/binding.h"
+#include "addon/detector_handle.h"
 #include "model/relation.h"
 #include "ops/topk_graph.h"
 
@@ -45,17 +46,7 @@ model::RelationOptions parseOptions(const Napi::Value& value, int64_t dim) {
   o.dim = dim;
   if (value.IsUndefined() || value.IsNull()) return o;
   if (!value.IsObject()) throw UserError("relationForward options: expected an object");
-  Napi::Object options = value.As<Napi::Object>();
-  o.k = optInt(options, "k", o.k);
-  o.layers = optInt(options, "layers", o.layers);
-  o.lambda = optNumber(options, "lambda", o.lambda);
-  o.overlapThreshold = optNumber(options, "overlapThreshold", o.overlapThreshold);
-  o.semantic = optBool(options, "semantic", o.semantic);
-  o.spatial = optBool(options, "spatial", o.spatial);
-  o.edgeWeights = optString(options, "edgeWeights", o.edgeWeights);
-  o.propagation = optString(options, "propagation", o.propagation);
-  o.auxLossWeight = optNumber(options, "auxLossWeight", o.auxLossWeight);
-  return o;
+  return parseRelationOptions(value.As<Napi::Object>(), o);
 }
 
 // relationForward({ features [N, D], boxes [N, 4], options?, weights?: { name: tensor },

@@ -42,16 +42,7 @@ export function prCurvesByCategorySvg(e: EvalArrays, options: PrCurveOptions = {
     x: e.params.recallThresholds,
     y: curve(e, t, [k], a),
   }));
-  return lineChartSvg({
-    series,
-    title: `Precision–recall per category (IoU ${pyFixed(e.params.iouThresholds[t], 2)}, area ${area})`,
-    xLabel: 'recall',
-    yLabel: 'precision',
-    xRange: [0, 1],
-    yRange: [0, 1],
-    width: options.width ?? 720,
-    height: options.height ?? 440,
-  });
+  return prChartSvg(series, `Precision–recall per category (IoU ${pyFixed(e.params.iouThresholds[t], 2)}, area ${area})`, options);
 }
 
 /** One curve per area range: precision at each recall point averaged over categories. */
@@ -64,9 +55,14 @@ export function prCurvesBySizeSvg(e: EvalArrays, options: PrCurveOptions = {}): 
     x: e.params.recallThresholds,
     y: curve(e, t, all, a),
   }));
+  return prChartSvg(series, `Precision–recall per object size (IoU ${pyFixed(e.params.iouThresholds[t], 2)})`, options);
+}
+
+/** Precision against recall, both on [0, 1]. */
+function prChartSvg(series: LineSeries[], title: string, options: PrCurveOptions): string {
   return lineChartSvg({
     series,
-    title: `Precision–recall per object size (IoU ${pyFixed(e.params.iouThresholds[t], 2)})`,
+    title,
     xLabel: 'recall',
     yLabel: 'precision',
     xRange: [0, 1],
