@@ -12,14 +12,22 @@ GeneralizedRCNNTransform::GeneralizedRCNNTransform(int64_t minSize, int64_t maxS
     : minSize_(minSize), maxSize_(maxSize), sizeDivisible_(sizeDivisible), mean_(std::move(mean)), std_(std::move(std)) {}
 
 std::pair<int64_t, int64_t> GeneralizedRCNNTransform::resizedSize(int64_t height, int64_t width) const {
-  // torchvision divides in float32 (a Python float by a float32 tensor) and then multiplies the
-  // sizes by that float32 value in double precision: the same here, so sizes agree exactly.
-  float shortSide = static_cast<float>(std::min(height, width));
-  float longSide = static_cast<float>(std::max(height, width));
-  float scale = std::min(static_cast<float>(minSize_) / shortSide, static_cast<float>(maxSize_) / longSide);
-  double s = scale;
-  return {static_cast<int64_t>(std::floor(static_cast<double>(height) * s)),
-          static_cast<int64_t>(std::floor(static_cast<double>(width) * s))};
+  // torchvision computes the scale as `self_min_size / min_size` with min_size a float32 tensor,
+  // and Tensor.__rtruediv__ is reciprocal() * other: 1/side rounded to float32, then multiplied
+  // in float32. A true division differs in the last bit for many sizes (800/480 gives 1.6666666,
+  // the reciprocal product 1.6666667), and the floor below turns that bit into a pixel: 480×640
+  // must become 800×1066, not 799×1066. The sizes are then floor(side * scale) in double, as
+  // interpolate(recompute_scale_factor=True) computes them.
+  const float shortSide = static_cast<float>(std::min(height, width));
+  const float longSide = static_cast<float>(std::max(height, width));
+  const float scale = std::min((1.0f / shortSide) * static_cast<float>(minSize_),
+                               (1.0f / longSide) * static_cast<float>(maxSize_));
+  // A side that would round to 0 px (a 4000×3 image) keeps 1 px, so every valid image resizes;
+  // torchvision 0.14 raises there instead.
+  auto resized = [&](int64_t side) {
+    return std::max<int64_t>(1, static_cast<int64_t>(std::floor(static_cast<double>(side) * static_cast<double>(scale))));
+  };
+  return {resized(height), resized(width)};
 }
 
 ImageBatch GeneralizedRCNNTransform::operator()(const std::vector<at::Tensor>& imagesHWC, const c10::Device& device,
@@ -41,7 +49,6 @@ ImageBatch GeneralizedRCNNTransform::operator()(const std::vector<at::Tensor>& i
     x = (x - mean) / stdev;
     if (training) torch::empty({1}).uniform_(0.0, 1.0);  // torchvision's torch_choice over one size
     auto [rh, rw] = resizedSize(h, w);
-    if (rh < 1 || rw < 1) throw std::invalid_argument("detector: image " + std::to_string(i) + " is too thin to resize");
     x = torch::nn::functional::interpolate(x.unsqueeze(0), torch::nn::functional::InterpolateFuncOptions()
                                                                .size(std::vector<int64_t>{rh, rw})
                                                                .mode(torch::kBilinear)
