@@ -3,7 +3,7 @@
 import { resolveConfig, type Config, type ConfigInput } from './config';
 import { decodeRgb, type ImageSource, type RgbPixels } from './image';
 import { nativeFunction, type Float32Tensor, type Int32Tensor, type Tensor } from './native';
-import { matchStateDict, readStateDict } from './weights';
+import { checkStrict, matchStateDict, readStateDict, type StrictOptions } from './weights';
 
 /** One detection in original-image pixels; bbox is [x, y, width, height] as in COCO results. */
 export interface Detection {
@@ -41,7 +41,7 @@ export interface DetectOptions {
   returnGraph?: boolean;
 }
 
-export interface LoadOptions {
+export interface LoadOptions extends StrictOptions {
   /** Preset name, JSON file or config object. */
   config: string | ConfigInput;
   /** A .pth (torch.save) or .safetensors state dict; without it the model is randomly initialised. */
@@ -50,8 +50,6 @@ export interface LoadOptions {
   device?: string;
   /** Overrides model.numClasses (e.g. 81 for a COCO model without torchvision's empty ids). */
   numClasses?: number;
-  /** Load weights even when some of the model's tensors are missing from the file (default false). */
-  allowMissing?: boolean;
 }
 
 export interface ParameterCount {
@@ -143,7 +141,7 @@ export class Detector {
     const overrides: ConfigInput = options.numClasses !== undefined ? { model: { numClasses: options.numClasses } } : {};
     const config = resolveConfig(options.config, overrides);
     const detector = new Detector(native.create()(config.model), config);
-    if (options.weights !== undefined) await detector.loadWeights(options.weights, options.allowMissing ?? false);
+    if (options.weights !== undefined) await detector.loadWeights(options.weights, options);
     if (options.device !== undefined && options.device !== 'cpu') await native.toDevice()(detector.handle, options.device);
     return detector;
   }
@@ -153,14 +151,13 @@ export class Detector {
     return new Map(Object.entries(native.stateShapes()(this.handle)));
   }
 
-  /** Loads a .pth or .safetensors file; missing tensors are an error unless allowMissing. */
-  async loadWeights(file: string, allowMissing = false): Promise<void> {
+  /**
+   * Loads a .pth or .safetensors file as load_state_dict(strict=True) does: a tensor the model
+   * lacks, or one of the model's that the file lacks, is an error unless `options` allows it.
+   */
+  async loadWeights(file: string, options: StrictOptions = {}): Promise<void> {
     const matched = matchStateDict(this.stateShapes(), await readStateDict(file), file);
-    if (matched.missing.length > 0 && !allowMissing) {
-      const shown = matched.missing.slice(0, 3).join(', ');
-      const more = matched.missing.length > 3 ? ` and ${matched.missing.length - 3} more` : '';
-      throw new Error(`weights ${file}: missing ${matched.missing.length} tensor(s) of this model (${shown}${more}); wrong architecture or --num-classes?`);
-    }
+    checkStrict(matched, file, { depth: this.config.model.depth, relation: this.config.model.relation.enabled }, options);
     await this.loadState(matched.tensors);
   }
 

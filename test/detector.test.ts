@@ -133,6 +133,18 @@ describe('detector: images, detect() and the CLI', function () {
     await assert.rejects(Detector.load({ config: TINY, weights: partial }), /missing \d+ tensor\(s\) of this model/);
   });
 
+  it('refuses a ResNet-101 state dict in the R50 config (exit 1, one line, the config to use); --allow-unexpected loads it', async function () {
+    const r101 = await Detector.load({ config: 'faster_rcnn_r101_fpn_coco' });
+    const file = path.join(tmp, 'r101.safetensors');
+    await writeSafetensors(file, await r101.stateDict());
+    const args = ['detect', IMAGE, '--weights', file, '--config', 'faster_rcnn_r50_fpn_coco', '--max-dets', '1'];
+    assertOneLineFailure(cli(args), /weights .*r101\.safetensors: \d+ tensor\(s\) that this model does not have \(backbone\.body\.layer3\.6\..*a ResNet-101 checkpoint\? try --config faster_rcnn_r101_fpn_coco/);
+    const loaded = cli([...args, '--allow-unexpected']);
+    assert.equal(loaded.status, 0, loaded.stderr);
+    assert.equal(cli(['detect', IMAGE, '--weights', file, '--config', 'faster_rcnn_r101_fpn_coco', '--max-dets', '1']).status, 0);
+    fs.rmSync(file);
+  });
+
   it('runs the IR module: graphs among detections and the relation loss', async function () {
     const ir = await Detector.load({ config: { model: { ...TINY.model, relation: { enabled: true, k: 8 } } } });
     await ir.loadState(seededStateDict(ir.stateShapes()));

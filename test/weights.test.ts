@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { Tensor, TensorData } from '../src/native';
-import { matchStateDict, readSafetensors, readStateDict, writeSafetensors } from '../src/weights';
+import { checkStrict, matchStateDict, readSafetensors, readStateDict, writeSafetensors } from '../src/weights';
 import { decodeTensor } from '../src/weights/dtype';
 import { unpickle } from '../src/weights/pickle';
 
@@ -276,6 +276,45 @@ describe('weights: matching to the model\'s names', () => {
       Object.keys(want.expected_shapes).filter((key) => !want.fpn_keys.includes(key)),
     );
     assertTensor(matched.tensors.get('backbone.body.conv1.weight'), want.conv1, 'backbone.body.conv1.weight');
+  });
+
+  it('is strict by default: unexpected or missing tensors fail with one line naming keys and the likely config', () => {
+    // Names only: a ResNet's layer3 block count and the IR module's prefix are what the hint reads.
+    const resnet = (blocks: number, relation = false): Map<string, Tensor> => {
+      const names = ['backbone.body.conv1.weight', 'roi_heads.box_predictor.cls_score.weight'];
+      for (let b = 0; b < blocks; b++) names.push(...[1, 2, 3].map((c) => `backbone.body.layer3.${b}.conv${c}.weight`));
+      if (relation) names.push('roi_heads.relation.phi.0.weight', 'roi_heads.relation.gcn.0.weight');
+      return new Map(names.map((name) => [name, { data: new Float32Array(1), shape: [1] }]));
+    };
+    const shapesOf = (dict: Map<string, Tensor>): Map<string, number[]> => new Map([...dict].map(([k, t]) => [k, t.shape]));
+    const r50 = { depth: 50, relation: false };
+    const r101IntoR50 = matchStateDict(shapesOf(resnet(6)), resnet(23), 'r101.pth');
+    assert.throws(() => checkStrict(r101IntoR50, 'r101.pth', r50), {
+      message:
+        'weights r101.pth: 51 tensor(s) that this model does not have (backbone.body.layer3.6.conv1.weight, backbone.body.layer3.6.conv2.weight, ' +
+        'backbone.body.layer3.6.conv3.weight and 48 more); a ResNet-101 checkpoint? try --config faster_rcnn_r101_fpn_coco ' +
+        '(allowUnexpected / --allow-unexpected ignores them)',
+    });
+    checkStrict(r101IntoR50, 'r101.pth', r50, { allowUnexpected: true });
+    const r50IntoR101 = matchStateDict(shapesOf(resnet(23)), resnet(6), 'r50.pth');
+    assert.throws(() => checkStrict(r50IntoR101, 'r50.pth', { depth: 101, relation: false }), /missing 51 tensor\(s\).*a ResNet-50 checkpoint\? try --config faster_rcnn_r50_fpn_coco/);
+    const irIntoFaster = matchStateDict(shapesOf(resnet(6)), resnet(6, true), 'ir.pth');
+    assert.throws(() => checkStrict(irIntoFaster, 'ir.pth', r50), /2 tensor\(s\) that this model does not have .*an IR R-CNN checkpoint\? use an ir_rcnn_\* config/);
+    // Fine-tuning IR R-CNN from Faster R-CNN weights: the relation module is missing, by intent.
+    const fasterIntoIr = matchStateDict(shapesOf(resnet(6, true)), resnet(6), 'frcnn.pth');
+    assert.throws(() => checkStrict(fasterIntoIr, 'frcnn.pth', { depth: 50, relation: true }), /a Faster R-CNN checkpoint\? .*allowMissing/);
+    checkStrict(fasterIntoIr, 'frcnn.pth', { depth: 50, relation: true }, { allowMissing: true });
+  });
+
+  it("accepts an ImageNet checkpoint's fc.* while strict about everything else", async () => {
+    const loaded = await readStateDict(fixture('resnet_backbone.pth'));
+    const model = shapes(expected.resnet_backbone.expected_shapes);
+    checkStrict(matchStateDict(model, loaded, 'resnet.pth'), 'resnet.pth', { depth: 50, relation: false }, { allowMissing: true });
+    loaded.set('layer9.weight', { data: new Float32Array(1), shape: [1] });
+    assert.throws(
+      () => checkStrict(matchStateDict(model, loaded, 'resnet.pth'), 'resnet.pth', { depth: 50, relation: false }, { allowMissing: true }),
+      /1 tensor\(s\) that this model does not have \(layer9\.weight\)/,
+    );
   });
 
   it('names the key and both shapes on a mismatch', async () => {

@@ -5,7 +5,7 @@ import { resolveConfig, type Config, type ConfigInput } from '../config';
 import { loadCocoAnnotations } from '../data/coco';
 import { Detector } from '../detector';
 import { evaluate } from '../eval/evaluate';
-import { matchStateDict, readStateDict } from '../weights';
+import { checkStrict, matchStateDict, readStateDict } from '../weights';
 import { cocoSource } from './coco_source';
 import { runTraining, type TrainResult } from './loop';
 import type { DistributedOptions } from './native_trainer';
@@ -31,6 +31,8 @@ export interface TrainOptions {
   iterations?: number;
   /** Initial weights (.pth or .safetensors): a Faster R-CNN checkpoint or an ImageNet backbone; matched by name. */
   weights?: string;
+  /** Ignore tensors of `weights` that the model has no place for (default: refuse the file). */
+  allowUnexpected?: boolean;
   /** 'cpu' (default), 'cuda' or 'cuda:N'. */
   device?: string;
   onProgress?: (progress: Progress) => void;
@@ -73,7 +75,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   if (classes > config.model.numClasses) {
     throw new Error(`${options.data.annotations}: ${classes - 1} categories need model.numClasses >= ${classes}, the config has ${config.model.numClasses}`);
   }
-  const initialWeights = options.weights === undefined ? undefined : await mappedWeights(config, options.weights);
+  const initialWeights = options.weights === undefined ? undefined : await mappedWeights(config, options.weights, options.allowUnexpected ?? false);
   const val = options.val ?? options.data.val;
   const device = rankDevice(options.device);
   return runTraining({
@@ -117,10 +119,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   });
 }
 
-/** A checkpoint's tensors under this model's names (torchvision's older layouts accepted); a partial match (a backbone) is fine. */
-async function mappedWeights(config: Config, file: string): Promise<Record<string, import('../native').Tensor>> {
+/**
+ * A checkpoint's tensors under this model's names (torchvision's older layouts accepted). A partial
+ * match (a backbone, or a Faster R-CNN for an IR model) is what fine-tuning starts from; tensors
+ * the model has no place for mean the wrong file or config, and are refused unless allowed.
+ */
+async function mappedWeights(config: Config, file: string, allowUnexpected: boolean): Promise<Record<string, import('../native').Tensor>> {
   const shapes = (await Detector.load({ config })).stateShapes();
   const matched = matchStateDict(shapes, await readStateDict(file), file);
   if (matched.tensors.size === 0) throw new Error(`weights ${file}: no tensor matches this model`);
+  checkStrict(matched, file, { depth: config.model.depth, relation: config.model.relation.enabled }, { allowMissing: true, allowUnexpected });
   return Object.fromEntries(matched.tensors);
 }

@@ -5,7 +5,7 @@ import type { Tensor } from '../native';
 import { PthFile, StoredTensor, isLegacyTorchSave } from './pth';
 import { readSafetensors } from './safetensors';
 
-export { matchStateDict, type MatchedStateDict } from './keys';
+export { checkStrict, matchStateDict, type MatchedStateDict, type StrictOptions } from './keys';
 export { readSafetensors, writeSafetensors, type Safetensors } from './safetensors';
 
 type FileKind = 'pth' | 'safetensors';

@@ -62,3 +62,67 @@ export function matchStateDict(expectedShapes: Map<string, number[]>, loaded: Ma
   const missing = [...expectedShapes.keys()].filter((name) => !tensors.has(name));
   return { tensors, missing, unexpected, backboneOnly };
 }
+
+/** The architecture a state dict's names reveal: its ResNet depth and whether it has the IR module. */
+function architectureOf(names: Iterable<string>): { depth?: number; relation: boolean } {
+  let layer3Blocks = 0;
+  let bottleneck = false;
+  let relation = false;
+  for (const name of names) {
+    relation ||= name.includes('roi_heads.relation.');
+    const block = /(?:^|\.)layer3\.(\d+)\.(conv\d)\./.exec(name);
+    if (!block) continue;
+    layer3Blocks = Math.max(layer3Blocks, Number(block[1]) + 1);
+    bottleneck ||= block[2] === 'conv3';
+  }
+  // layer3's block count tells the depths apart (2, 6, 6, 23, 36); 34 and 50 differ by the bottleneck's conv3.
+  const depth = ({ 2: 18, 6: bottleneck ? 50 : 34, 23: 101, 36: 152 } as Record<number, number>)[layer3Blocks];
+  return { depth, relation };
+}
+
+/** A one-phrase guess at why a file does not fit a model, naming the config that would. */
+function mismatchHint(fileNames: Iterable<string>, model: { depth: number; relation: boolean }): string {
+  const file = architectureOf(fileNames);
+  const family = file.relation ? 'ir_rcnn' : 'faster_rcnn';
+  if (file.depth !== undefined && file.depth !== model.depth) {
+    const fix = [50, 101].includes(file.depth) ? `try --config ${family}_r${file.depth}_fpn_coco` : `use a config with model.depth ${file.depth}`;
+    return `a ResNet-${file.depth} checkpoint? ${fix}`;
+  }
+  if (file.relation !== model.relation) {
+    return file.relation ? `an IR R-CNN checkpoint? use an ir_rcnn_* config` : `a Faster R-CNN checkpoint? use a faster_rcnn_* config`;
+  }
+  return 'wrong architecture or --num-classes?';
+}
+
+export interface StrictOptions {
+  /** Accept a file that lacks some of the model's tensors (they keep their initial values). */
+  allowMissing?: boolean;
+  /** Accept a file with tensors the model has no place for (they are ignored). */
+  allowUnexpected?: boolean;
+}
+
+function listed(names: string[]): string {
+  return names.slice(0, 3).join(', ') + (names.length > 3 ? ` and ${names.length - 3} more` : '');
+}
+
+/**
+ * Refuses a match that load_state_dict(strict=True) would refuse, with one line naming a few of
+ * the keys and the likely cause; `options` opts out of either half. An ImageNet checkpoint's
+ * classifier (`fc.*`) is never counted as unexpected: loading a backbone is what it is for.
+ */
+export function checkStrict(matched: MatchedStateDict, file: string, model: { depth: number; relation: boolean }, options: StrictOptions = {}): void {
+  const fileNames = () => [...matched.tensors.keys(), ...matched.unexpected];
+  const unexpected = matched.backboneOnly ? matched.unexpected.filter((key) => !key.startsWith('fc.')) : matched.unexpected;
+  if (unexpected.length > 0 && !options.allowUnexpected) {
+    throw new Error(
+      `weights ${file}: ${unexpected.length} tensor(s) that this model does not have (${listed(unexpected)}); ` +
+        `${mismatchHint(fileNames(), model)} (allowUnexpected / --allow-unexpected ignores them)`,
+    );
+  }
+  if (matched.missing.length > 0 && !options.allowMissing) {
+    throw new Error(
+      `weights ${file}: missing ${matched.missing.length} tensor(s) of this model (${listed(matched.missing)}); ` +
+        `${mismatchHint(fileNames(), model)} (allowMissing keeps their initial values)`,
+    );
+  }
+}
