@@ -4,19 +4,19 @@
 import * as os from 'os';
 import { setNumThreads } from '../native';
 import { train } from '../train/train';
-import { launchWorkers, WORKER_ENV } from '../train/launch';
+import { exitWithLauncher, launchWorkers, WORKER_ENV } from '../train/launch';
 import { UsageError, optNumber, optString, parseArgs, printJson } from './args';
 
 const USAGE =
   'usage: ir-rcnn train --config NAME|FILE --annotations FILE --images DIR --out DIR [--val-annotations FILE --val-images DIR] ' +
-  '[--iterations N] [--resume] [--weights FILE] [--device cpu|cuda] [--nproc-per-node N] [--nnodes M --node-rank R --master-addr A --master-port P]';
+  '[--iterations N] [--resume] [--weights FILE [--allow-unexpected]] [--device cpu|cuda] [--nproc-per-node N] [--nnodes M --node-rank R --master-addr A --master-port P]';
 
 const LAUNCH_OPTIONS = ['nproc-per-node', 'nnodes', 'node-rank', 'master-addr', 'master-port'];
 
 export async function run(argv: string[]): Promise<void> {
   const args = parseArgs(argv, {
     values: ['config', 'annotations', 'images', 'out', 'val-annotations', 'val-images', 'iterations', 'weights', 'device', ...LAUNCH_OPTIONS],
-    flags: ['resume', 'help'],
+    flags: ['resume', 'allow-unexpected', 'help'],
   });
   if (args.options.has('help')) {
     process.stdout.write(`${USAGE}\n`);
@@ -54,6 +54,7 @@ export async function run(argv: string[]): Promise<void> {
     return;
   }
 
+  exitWithLauncher();
   // Workers on one machine share its cores (torchrun's OMP_NUM_THREADS, spelled out).
   const localWorldSize = Number(process.env.LOCAL_WORLD_SIZE ?? '1');
   if (Number.isInteger(localWorldSize) && localWorldSize > 1) setNumThreads(Math.max(1, Math.floor(os.cpus().length / localWorldSize)));
@@ -75,6 +76,7 @@ export async function run(argv: string[]): Promise<void> {
       iterations,
       resume: args.options.has('resume'),
       weights: optString(args, 'weights'),
+      allowUnexpected: args.options.has('allow-unexpected'),
       device: optString(args, 'device'),
       signal: controller.signal,
       progressStream: process.stderr,

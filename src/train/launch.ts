@@ -2,6 +2,8 @@
 // the same command with RANK / WORLD_SIZE / LOCAL_RANK / MASTER_ADDR / MASTER_PORT set. Rank 0
 // keeps the terminal (its progress bar); the others' lines are prefixed with their rank. If one
 // worker fails, the others are stopped (SIGTERM, then SIGKILL) and the launch fails naming it.
+// If the launcher itself dies (SIGKILL, the OOM killer), its IPC channel closes and the workers
+// end too, as under torchrun, instead of holding the rendezvous port and the cores.
 import { fork, type ChildProcess } from 'child_process';
 import * as readline from 'readline';
 
@@ -61,4 +63,18 @@ export async function launchWorkers(o: LaunchOptions): Promise<void> {
   });
   await Promise.all(exits);
   if (failure !== undefined) throw new Error(failure);
+}
+
+/**
+ * In a worker started by launchWorkers: end this process when the launcher's IPC channel closes,
+ * which happens however the launcher dies. Checkpoints are written atomically, so the newest
+ * complete one survives. The channel is unref'd: it must not keep a finished worker alive.
+ */
+export function exitWithLauncher(): void {
+  if (process.env[WORKER_ENV] === undefined || !process.connected) return;
+  process.on('disconnect', () => {
+    process.stderr.write(`ir-rcnn: training worker rank ${process.env.RANK}: the launcher is gone; stopping\n`);
+    process.exit(1);
+  });
+  process.channel?.unref();
 }
