@@ -42,13 +42,15 @@ export interface RelationForwardInput {
   labels?: Int32Array;
   /** dL/df̃, [N, D]: backward runs on sum(f̃ · gradOutput) + auxLoss. */
   gradOutput?: FloatTensor;
+  /** Run the module under CPU autocast (bfloat16 matmuls), as mixed-precision training runs it. */
+  autocast?: boolean;
 }
 
 export interface RelationForwardOutput {
   /** f̃ = f + H^L (eq. 7). */
   features: FloatTensor;
   graph: RelationGraph;
-  /** Φ(f)Φ(f)ᵀ before the sigmoid of eq. 1 (absent with the semantic graph off). */
+  /** Φ(f̂)Φ(f̂)ᵀ/√D before the sigmoid of eq. 1, f̂ the standardised features (absent with the semantic graph off). */
   semanticLogits?: FloatTensor;
   /** Absent when no reasoning ran (both graphs off). */
   propagation?: PropagationMatrix;

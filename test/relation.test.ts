@@ -79,6 +79,22 @@ function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol
   }
 }
 
+/** Φ's parameters drawn as torch initialises a Linear (uniform within ±1/√D), fixed across calls. */
+function phiAsInitialised(rand: () => number, d: number): Record<string, FloatTensor> {
+  const uniform = (shape: number[]) => ({ data: Float32Array.from({ length: shape.reduce((a, b) => a * b) }, () => (rand() * 2 - 1) / Math.sqrt(d)), shape });
+  return { 'phi.0.weight': uniform([d, d]), 'phi.0.bias': uniform([d]), 'phi.2.weight': uniform([d, d]), 'phi.2.bias': uniform([d]) };
+}
+
+/** n boxes (x1, y1, x2, y2) of 4–40 px scattered over 300×300. */
+function randomBoxes(rand: () => number, n: number): Float32Array {
+  const boxes = new Float32Array(4 * n);
+  for (let i = 0; i < n; i++) {
+    const [x, y, w, h] = [rand() * 300, rand() * 300, 4 + rand() * 36, 4 + rand() * 36];
+    boxes.set([x, y, x + w, y + h], 4 * i);
+  }
+  return boxes;
+}
+
 function denseOf(p: NonNullable<RelationForwardOutput['propagation']>, n: number): number[] {
   const dense = new Array<number>(n * n).fill(0);
   p.rows.data.forEach((r, e) => (dense[r * n + p.cols.data[e]] += p.values.data[e]));
@@ -102,16 +118,21 @@ describe('relation module: the hand-worked example', () => {
     assert.ok(Array.from(out.graph.type.data).every((t) => t === 2));
   });
 
-  it('semantic relatedness Φ(f)Φ(f)ᵀ (eq. 1) and its sigmoid as the edge weight', async () => {
-    const { out } = await run({ spatial: false, k: 10, edgeWeights: 'relatedness' });
-    assert.deepStrictEqual(Array.from(out.semanticLogits!.data), [4, 4, 2, 0, 0, 4, 4, 2, 0, 0, 2, 2, 1, 0, 0, 0, 0, 0, 1, 3, 0, 0, 0, 3, 9]);
+  it('semantic relatedness Φ(f̂)Φ(f̂)ᵀ/√D (eq. 1 on standardised features) and its sigmoid as the edge weight', async () => {
+    const { out, ref } = await run({ spatial: false, k: 10, edgeWeights: 'relatedness' });
+    // Standardised, each row is √3 at its one nonzero place and −1/√3 elsewhere, whatever its
+    // magnitude (up to layer_norm's ε = 1e-5); after Φ's ReLU only the √3 survives, so a dot
+    // product is 3 or 0, over √D = 2.
+    const hand = [1.5, 1.5, 1.5, 0, 0, 1.5, 1.5, 1.5, 0, 0, 1.5, 1.5, 1.5, 0, 0, 0, 0, 0, 1.5, 1.5, 0, 0, 0, 1.5, 1.5];
+    assertClose(out.semanticLogits!.data, hand, 1e-4, 'semantic logits by hand');
+    assertClose(out.semanticLogits!.data, ref.semanticLogits!.flat(), 1e-12, 'semantic logits vs reference');
     const e = edgeList(out).findIndex(([s, d]) => s === 3 && d === 4);
-    assert.ok(Math.abs(out.graph.weight.data[e] - 1 / (1 + Math.exp(-3))) < 1e-12);
+    assert.ok(Math.abs(out.graph.weight.data[e] - 1 / (1 + Math.exp(-ref.semanticLogits![3][4]))) < 1e-12);
     assert.ok(Array.from(out.graph.type.data).every((t) => t === 1));
   });
 
   it('top-K per row with K < N, K > N, and the symmetric union with edge types (eq. 5)', async () => {
-    // K = 1. Semantic: rows 0, 1 → 2; row 2 → 0 (tie with 1, lower index); 3 ↔ 4.
+    // K = 1. Semantic: rows 0, 1 → 2; row 2 → 0 (tie with 1, lower index); 3 ↔ 4 (rows 0–2 alike, 3–4 alike).
     // Spatial: 0 → 2, 1 → 2 (99 px), 2 → 1, 3 → 1 (205.04 px vs 205.06), 4 → 2.
     const semantic = await run({ spatial: false, k: 1 });
     assert.deepStrictEqual(undirected(semantic.out), [[0, 2, 1], [1, 2, 1], [3, 4, 1]]);
@@ -300,7 +321,7 @@ describe('relation module: sparse reasoning and gradients', () => {
     const labels = Int32Array.from([1, 1, 2, 0, 2]);
     const out = await relationForward({ features: f64(features), boxes: f64(boxes), weights: tensorWeights(handWeights()), labels, options: { auxLossWeight: 0.5 } });
     const logits = toMatrix(out.semanticLogits!.data, 5, 5);
-    assert.ok(Math.abs(out.auxLoss! - referenceAuxLoss(logits, labels, 0.5)) < 1e-12);
+    assert.ok(Math.abs(out.auxLoss! - referenceAuxLoss(logits, labels, boxes, paperOptions.overlapThreshold, 0.5)) < 1e-12);
     const g = out.gradients!;
     for (const name of ['phi.0.weight', 'phi.2.weight', 'phi.2.bias'])
       assert.ok(Array.from(g[name].data).some((v) => Math.abs(v) > 1e-6), `${name} has a gradient`);
@@ -319,6 +340,49 @@ describe('relation module: configurations', () => {
     assert.strictEqual(out.semanticLogits, undefined);
     assert.deepStrictEqual(out.gradients!.features.data, gradOutput.data);
     assert.deepStrictEqual(Object.keys(out.gradients!).sort(), ['features', 'gcn.0.weight', 'gcn.1.weight']);
+  });
+
+  it('starts as the identity: the last GCN layer is zero, so f̃ = f until training moves it', async () => {
+    const rand = random(5);
+    const f = Float64Array.from({ length: 5 * D }, () => rand() * 4);
+    const out = await relationForward({ features: { data: f, shape: [5, D] }, boxes: f64(boxes), gradOutput: { data: new Float64Array(5 * D).fill(1), shape: [5, D] } });
+    assert.ok(out.graph.src.data.length > 0, 'the graph is built');
+    assert.deepStrictEqual(out.features.data, f);
+    assert.ok(Array.from(out.gradients!['gcn.1.weight'].data).some((v) => v !== 0), 'the zero layer still gets a gradient');
+  });
+
+  it('scales the relatedness whatever the feature magnitude: the same logits for f and 1000·f, the first loss ln 2 at D = 1024', async () => {
+    // Box-head-like features (non-negative, as after fc7's ReLU) at the paper's width, default init.
+    const [n, d] = [48, 1024];
+    const rand = random(9);
+    const f = Float32Array.from({ length: n * d }, () => Math.max(0, rand() * 2 - 1) * 3);
+    const b = randomBoxes(rand, n);
+    const labels = Int32Array.from({ length: n }, (_, i) => i % 4);
+    const weights = phiAsInitialised(rand, d);
+    const at = (scale: number) =>
+      relationForward({ features: { data: f.map((v) => v * scale), shape: [n, d] }, boxes: { data: b, shape: [n, 4] }, labels, weights });
+    const [small, large] = [await at(1), await at(1000)];
+    assertClose(large.semanticLogits!.data, small.semanticLogits!.data, 1e-3, 'logits at 1000·f');
+    // With the module's own initialisation the first loss is ln 2 to within a few hundredths.
+    const initial = await relationForward({ features: { data: f.map((v) => v * 1000), shape: [n, d] }, boxes: { data: b, shape: [n, 4] }, labels });
+    const largest = Math.max(...Array.from(initial.semanticLogits!.data, Math.abs));
+    assert.ok(largest < 1, `|logit| up to ${largest}`);
+    assert.ok(Math.abs(initial.auxLoss! - Math.LN2) < 0.03, `first relation loss ${initial.auxLoss}`);
+  });
+
+  it('under autocast (CPU bfloat16) scores, boxes and graph stay float32: the same graph as without, features within bfloat16 tolerance', async () => {
+    const [n, d] = [40, 64];
+    const rand = random(13);
+    const f = Float32Array.from({ length: n * d }, () => rand() * 2 - 1);
+    const b = randomBoxes(rand, n);
+    const gcn = () => ({ data: Float32Array.from({ length: d * d }, () => (rand() - 0.5) / 8), shape: [d, d] });
+    const w = { ...phiAsInitialised(rand, d), 'gcn.0.weight': gcn(), 'gcn.1.weight': gcn() };
+    const run = (autocast: boolean) => relationForward({ features: { data: f, shape: [n, d] }, boxes: { data: b, shape: [n, 4] }, weights: w, autocast });
+    const [plain, mixed] = [await run(false), await run(true)];
+    assert.deepStrictEqual(mixed.semanticLogits!.data, plain.semanticLogits!.data);
+    assert.deepStrictEqual(edgeList(mixed), edgeList(plain));
+    assert.deepStrictEqual(mixed.graph.weight.data, plain.graph.weight.data);
+    assertClose(mixed.features.data, plain.features.data, 3e-2, 'features under autocast');
   });
 
   it('has the paper parameter count for D = 1024 (4,196,352), under the state-dict names, and accepts N = 0', async () => {

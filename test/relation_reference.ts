@@ -107,6 +107,13 @@ export type Weights = Record<string, Matrix | number[]>;
 
 const leakyRelu = (v: number) => (v > 0 ? v : 0.01 * v);
 
+/** A row made zero-mean and unit-variance (population variance + 1e-5), as layer_norm without parameters. */
+export function standardize(row: number[]): number[] {
+  const mean = row.reduce((a, b) => a + b, 0) / row.length;
+  const variance = row.reduce((a, b) => a + (b - mean) ** 2, 0) / row.length;
+  return row.map((v) => (v - mean) / Math.sqrt(variance + 1e-5));
+}
+
 /** The whole module, dense: Φ, δ, both top-K graphs, the symmetric union, P, L GCN layers, f + H^L. */
 export function referenceForward(f: Matrix, boxes: Box[], weights: Weights, o: ReferenceOptions): ReferenceOutput {
   const n = f.length;
@@ -123,9 +130,9 @@ export function referenceForward(f: Matrix, boxes: Box[], weights: Weights, o: R
       }),
     );
   if (o.semantic) {
-    const hidden = linear(f, weights['phi.0.weight'] as Matrix, weights['phi.0.bias'] as number[]).map((r) => r.map((v) => Math.max(0, v)));
+    const hidden = linear(f.map(standardize), weights['phi.0.weight'] as Matrix, weights['phi.0.bias'] as number[]).map((r) => r.map((v) => Math.max(0, v)));
     const phi = linear(hidden, weights['phi.2.weight'] as Matrix, weights['phi.2.bias'] as number[]);
-    semanticLogits = matmul(phi, transpose(phi));
+    semanticLogits = matmul(phi, transpose(phi)).map((r) => r.map((v) => v / Math.sqrt(f[0].length)));
     choose(topKRows(semanticLogits.flat(), keepFlat, n, o.k), 1);
   }
   if (o.spatial) choose(topKRows(spatialScores.flat(), keepFlat, n, o.k), 2);
@@ -159,18 +166,20 @@ export function referenceForward(f: Matrix, boxes: Box[], weights: Weights, o: R
   return { semanticLogits, spatialScores, edges, propagation, features };
 }
 
-/** The auxiliary loss: mean BCE-with-logits over pairs i ≠ j, target 1 for the same foreground class. */
-export function referenceAuxLoss(logits: Matrix, labels: ArrayLike<number>, weight: number): number {
-  const n = logits.length;
+/** The auxiliary loss: mean BCE-with-logits over the pairs δ keeps, target 1 for the same foreground class. */
+export function referenceAuxLoss(logits: Matrix, labels: ArrayLike<number>, boxes: Box[], overlapThreshold: number, weight: number): number {
+  const keep = overlapIndicator(boxes, overlapThreshold);
   let total = 0;
-  for (let i = 0; i < n; i++)
-    for (let j = 0; j < n; j++) {
-      if (i === j) continue;
-      const x = logits[i][j];
+  let pairs = 0;
+  logits.forEach((row, i) =>
+    row.forEach((x, j) => {
+      if (!keep[i][j]) return;
       const t = labels[i] === labels[j] && labels[i] > 0 ? 1 : 0;
       total += Math.max(x, 0) - x * t + Math.log1p(Math.exp(-Math.abs(x)));
-    }
-  return n < 2 ? 0 : (weight * total) / (n * (n - 1));
+      pairs++;
+    }),
+  );
+  return (weight * total) / Math.max(1, pairs);
 }
 
 /** A small deterministic PRNG (mulberry32) so that test data is the same on every run. */

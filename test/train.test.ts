@@ -3,7 +3,7 @@
 // c10d/Gloo training on 127.0.0.1.
 import { strict as assert } from 'assert';
 import { fork } from 'child_process';
-import { promises as fsp } from 'fs';
+import { promises as fsp, readFileSync } from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
@@ -347,6 +347,49 @@ describe('train: the detector on a generated COCO-format set', function () {
     assert.equal(second.iteration, 3);
     assert.equal((await lossesOf(outDir)).length, 3);
     await fsp.access(path.join(outDir, 'model.safetensors'));
+  });
+
+  it('IR R-CNN diverging at a huge learning rate stops through the trainer\'s non-finite check, not an op error', async function () {
+    const outDir = await tempDir();
+    const config = resolveConfig('ir_rcnn_r18_fpn_small', {
+      model: { minSize: 96, maxSize: 96 },
+      train: { iterations: 40, imagesPerBatch: 2, lr: 1e6, warmupIters: 0, milestones: [], checkpointEvery: 1, seed: 1 },
+    });
+    await assert.rejects(train({ config, data: { annotations: data.trainAnnotations, images: data.trainImages }, outDir }), (error: Error) => {
+      assert.match(error.message, /^training stopped: non-finite loss at iteration \d+ .*; (the last good checkpoint is .*checkpoint_\d+\.safetensors|no checkpoint had been written yet)$/);
+      return true;
+    });
+  });
+
+  it('workers end when the launcher is killed with SIGKILL', async function () {
+    this.timeout(60000);
+    const outDir = await tempDir();
+    const configFile = path.join(outDir, 'config.json');
+    await fsp.writeFile(configFile, JSON.stringify(tinyConfig('faster_rcnn_r18_fpn_small', 100000)));
+    const launcher = fork(CLI, ['train', '--config', configFile, '--annotations', data.trainAnnotations, '--images', data.trainImages, '--out', outDir,
+      '--nproc-per-node', '2', '--master-port', String(await freePort())], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    let stderr = '';
+    launcher.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    // Training is under way once rank 0 has logged an iteration: both workers are in the collective loop.
+    const metrics = path.join(outDir, 'metrics.jsonl');
+    while (!(await fsp.readFile(metrics, 'utf8').catch(() => '')).includes('"iteration"')) await new Promise((r) => setTimeout(r, 100));
+    const pid = launcher.pid as number;
+    const workers = (await fsp.readFile(`/proc/${pid}/task/${pid}/children`, 'utf8')).trim().split(/\s+/).map(Number);
+    assert.equal(workers.length, 2, `the launcher's children: ${workers.join(' ')}`);
+    // Running, or a zombie that no one has reaped yet (orphans go to a PID 1 that may never reap).
+    const alive = (p: number): boolean => {
+      try {
+        return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${p}/stat`, 'utf8'));
+      } catch {
+        return false;
+      }
+    };
+    launcher.kill('SIGKILL');
+    const killedAt = Date.now();
+    while (workers.some(alive) && Date.now() - killedAt < 20000) await new Promise((r) => setTimeout(r, 100));
+    const survivors = workers.filter(alive);
+    survivors.forEach((p) => process.kill(p, 'SIGKILL'));
+    assert.deepEqual(survivors, [], `workers still running ${Date.now() - killedAt} ms after the launcher was killed; ${stderr}`);
   });
 });
 

@@ -3,6 +3,7 @@
 // and the sparse propagation P·X with its gradients.
 #include "addon/binding.h"
 #include "addon/detector_handle.h"
+#include "model/autocast_scope.h"
 #include "model/relation.h"
 #include "ops/topk_graph.h"
 
@@ -50,7 +51,7 @@ model::RelationOptions parseOptions(const Napi::Value& value, int64_t dim) {
 }
 
 // relationForward({ features [N, D], boxes [N, 4], options?, weights?: { name: tensor },
-//   labels?: Int32Array [N], gradOutput?: [N, D] }) → { features, graph, semanticLogits?,
+//   labels?: Int32Array [N], gradOutput?: [N, D], autocast?: boolean }) → { features, graph, semanticLogits?,
 //   propagation?, auxLoss?, gradients? }. With labels the auxiliary loss is computed; with labels
 // or gradOutput, backward runs on sum(f̃ · gradOutput) + auxLoss and `gradients` holds the
 // gradient of features and of every parameter (zeros where none flows).
@@ -77,6 +78,9 @@ Napi::Value RelationForward(const Napi::CallbackInfo& info) {
   }
   at::Tensor labels;
   if (!args.Get("labels").IsUndefined()) labels = toTensor(args.Get("labels"), "relationForward labels", TensorSpec{at::kInt, {n}}).to(at::kLong);
+  const Napi::Value autocastValue = args.Get("autocast");
+  if (!autocastValue.IsUndefined() && !autocastValue.IsBoolean()) throw UserError("relationForward autocast: expected a boolean");
+  const bool autocast = autocastValue.IsBoolean() && autocastValue.As<Napi::Boolean>().Value();
   at::Tensor gradOutput;
   if (!args.Get("gradOutput").IsUndefined())
     gradOutput = toTensor(args.Get("gradOutput"), "relationForward gradOutput", TensorSpec{dtype, {n, d}, true});
@@ -98,7 +102,11 @@ Napi::Value RelationForward(const Napi::CallbackInfo& info) {
     }
     const bool backward = labels.defined() || gradOutput.defined();
     at::Tensor input = backward ? features.clone().requires_grad_(true) : features;
-    model::RelationOutput result = module->forward(input, boxes);
+    model::RelationOutput result;
+    {
+      model::AutocastScope scope(autocast, model::AutocastScope::Device::kCpu);
+      result = module->forward(input, boxes);
+    }
 
     Out out = Out::object();
     out.set("features", result.features);
@@ -118,7 +126,7 @@ Napi::Value RelationForward(const Napi::CallbackInfo& info) {
     at::Tensor loss = at::zeros({}, features.options());
     if (gradOutput.defined()) loss = loss + (result.features * gradOutput).sum();
     if (labels.defined()) {
-      at::Tensor aux = module->auxiliaryLoss(result.semanticLogits, labels);
+      at::Tensor aux = module->auxiliaryLoss(result, labels);
       out.set("auxLoss", aux.item<double>());
       loss = loss + aux;
     }

@@ -13,7 +13,24 @@
 //   "adjacency" is Kipf and Welling's D̃^-½ (E + I) D̃^-½ with D̃ = D + I.
 // - σ of eq. 6 is LeakyReLU with torch's default slope 0.01. W^l has no bias (eq. 6 has none).
 // - With both graphs off there is nothing to reason over and the module is the identity.
+// Choices made for training at real scale (README, "The IR module", has the measurements):
+// - Scale of the relatedness: Φ sees each RoI feature standardised over its D values (zero mean,
+//   unit variance, no parameters) and Φ(f̂_i)·Φ(f̂_j) is divided by √D, as scaled dot-product
+//   attention does. The logits then start near 0 (the relation loss near ln 2) whatever the
+//   magnitude of the box-head features; unscaled, a torchvision R50-FPN's features gave logits of
+//   ~1e5 and the paper's learning rate diverged.
+// - The last GCN layer W^L starts at zero, so Hᴸ = 0 and f̃ = f: IR R-CNN built on a Faster R-CNN
+//   checkpoint starts as exactly that detector, and the reasoning grows in during fine-tuning.
+//   Φ's output layer starts at a quarter of torch's default scale (see the constructor).
+// - The auxiliary loss counts the pairs the semantic graph ranks (i ≠ j, IoU ≤ overlapThreshold),
+//   every pair alike, and trains the shared features through Φ as well.
+// - Under autocast the relatedness (Φ, its scores, the boxes, the spatial term) runs in float32:
+//   the top-K needs an exact order and exp(−λ·distance) underflows in half precision.
+// - Non-finite features or boxes (a diverging run) skip the reasoning: f̃ = f carries the NaN to
+//   the losses, where the trainer stops cleanly, instead of an error from the graph builder.
 #include "model/relation.h"
+
+#include <c10/core/impl/LocalDispatchKeySet.h>
 
 #include "ops/box_ops.h"
 #include "ops/sparse_product.h"
@@ -92,22 +109,41 @@ RelationModuleImpl::RelationModuleImpl(RelationOptions options) : options_(std::
   TORCH_CHECK(o.auxLossWeight >= 0 && std::isfinite(o.auxLossWeight),
               "relation: auxLossWeight must be a finite number >= 0, got ", o.auxLossWeight);
 
-  // Φ exists only with the semantic graph, which is its only use.
+  // Φ exists only with the semantic graph, which is its only use. Its output layer starts at a
+  // quarter of torch's default initialisation: Φ's ReLU makes every pair's dot product positive
+  // on average, and the smaller start puts the mean logit near 0.1 instead of 1, so that the
+  // relation loss starts at ln 2 (not ~0.9) with the gradient still flowing to both layers.
   if (o.semantic) {
-    phi_ = register_module("phi", torch::nn::Sequential(torch::nn::Linear(o.dim, o.dim), torch::nn::ReLU(),
-                                                        torch::nn::Linear(o.dim, o.dim)));
+    torch::nn::Linear output(o.dim, o.dim);
+    {
+      torch::NoGradGuard noGrad;
+      output->weight.mul_(0.25);
+      output->bias.mul_(0.25);
+    }
+    phi_ = register_module("phi", torch::nn::Sequential(torch::nn::Linear(o.dim, o.dim), torch::nn::ReLU(), output));
   }
   gcn_ = register_module("gcn", torch::nn::ModuleList());
-  for (int64_t l = 0; l < o.layers; ++l)
-    gcn_->push_back(torch::nn::Linear(torch::nn::LinearOptions(o.dim, o.dim).bias(false)));
+  for (int64_t l = 0; l < o.layers; ++l) {
+    torch::nn::Linear layer(torch::nn::LinearOptions(o.dim, o.dim).bias(false));
+    if (l == o.layers - 1) {
+      torch::NoGradGuard noGrad;
+      layer->weight.zero_();
+    }
+    gcn_->push_back(layer);
+  }
 }
 
-RelationGraph RelationModuleImpl::buildGraph(const at::Tensor& semanticLogits, const at::Tensor& boxes) const {
+at::Tensor RelationModuleImpl::relatednessLogits(const at::Tensor& features) {
+  const at::Tensor standardized = at::layer_norm(features, {options_.dim}, {}, {}, 1e-5);
+  const at::Tensor projected = phi_->forward(standardized);
+  return projected.mm(projected.t()).div_(std::sqrt(static_cast<double>(options_.dim)));
+}
+
+RelationGraph RelationModuleImpl::buildGraph(const at::Tensor& semanticLogits, const at::Tensor& boxes,
+                                             const at::Tensor& candidates) const {
   const int64_t n = boxes.size(0);
   const at::Tensor b = boxes.detach();
-  at::Tensor keep = ops::boxIou(b, b).gt(options_.overlapThreshold).logical_not_();
-  keep.fill_diagonal_(false);
-  const at::Tensor keepCpu = keep.to(at::kCPU);
+  const at::Tensor keepCpu = candidates.to(at::kCPU);
 
   // Both directions of every chosen edge marked in an N×N table, bit 1 for the semantic graph and
   // bit 2 for the spatial one: the union's pairs then come out of nonzero() sorted by (src, dst).
@@ -170,31 +206,38 @@ PropagationMatrix RelationModuleImpl::propagationMatrix(const RelationGraph& gra
   return {at::cat({graph.src, diagonalNodes}), at::cat({graph.dst, diagonalNodes}), at::cat({offDiagonal, diagonal})};
 }
 
+at::Tensor RelationModuleImpl::candidatePairs(const at::Tensor& boxes) const {
+  at::Tensor keep = ops::boxIou(boxes, boxes).gt(options_.overlapThreshold).logical_not_();
+  return keep.fill_diagonal_(false);
+}
+
 RelationOutput RelationModuleImpl::forward(const at::Tensor& features, const at::Tensor& boxes) {
   TORCH_CHECK(features.dim() == 2 && features.size(1) == options_.dim, "relation: features must be [N, ",
               options_.dim, "], got ", features.sizes());
   TORCH_CHECK(boxes.dim() == 2 && boxes.size(1) == 4 && boxes.size(0) == features.size(0),
               "relation: boxes must be [", features.size(0), ", 4], got ", boxes.sizes());
-  if (boxes.numel() > 0) {
-    TORCH_CHECK(boxes.isfinite().all().item<bool>(), "relation: boxes contain NaN or Inf");
-    TORCH_CHECK((boxes.select(1, 2) >= boxes.select(1, 0)).all().item<bool>() &&
-                    (boxes.select(1, 3) >= boxes.select(1, 1)).all().item<bool>(),
-                "relation: boxes must be (x1, y1, x2, y2) with x2 >= x1 and y2 >= y1");
-  }
   const int64_t n = features.size(0);
   RelationOutput out;
-  if (options_.semantic) {
-    const at::Tensor projected = phi_->forward(features);
-    out.semanticLogits = projected.mm(projected.t());
-  }
-  if (!options_.semantic && !options_.spatial) {
+  const bool finite = n == 0 || (features.isfinite().all().item<bool>() && boxes.isfinite().all().item<bool>());
+  if ((!options_.semantic && !options_.spatial) || !finite) {
     const at::TensorOptions index = boxes.options().dtype(at::kLong);
     out.features = features;
     out.graph = {at::empty({0}, index), at::empty({0}, index), at::empty({0}, features.options()),
                  at::empty({0}, index.dtype(at::kByte))};
     return out;
   }
-  out.graph = buildGraph(out.semanticLogits, boxes.to(features.scalar_type()));
+  TORCH_CHECK((boxes.select(1, 2) >= boxes.select(1, 0)).all().item<bool>() &&
+                  (boxes.select(1, 3) >= boxes.select(1, 1)).all().item<bool>(),
+              "relation: boxes must be (x1, y1, x2, y2) with x2 >= x1 and y2 >= y1");
+  // The relatedness in float32 (double stays double) with autocast off: see the notes above.
+  const at::ScalarType scoreType = features.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+  const at::Tensor scoreBoxes = boxes.to(scoreType);
+  {
+    c10::impl::ExcludeDispatchKeyGuard noAutocast(c10::autocast_dispatch_keyset);
+    if (options_.semantic) out.semanticLogits = relatednessLogits(features.to(scoreType));
+    out.candidatePairs = candidatePairs(scoreBoxes.detach());
+    out.graph = buildGraph(out.semanticLogits, scoreBoxes, out.candidatePairs);
+  }
   out.propagation = propagationMatrix(out.graph, n);
   at::Tensor hidden = features;
   for (const auto& layer : *gcn_)
@@ -204,19 +247,19 @@ RelationOutput RelationModuleImpl::forward(const at::Tensor& features, const at:
   return out;
 }
 
-at::Tensor RelationModuleImpl::auxiliaryLoss(const at::Tensor& semanticLogits, const at::Tensor& labels) const {
-  // Without the semantic graph there is no Φ to train: the loss is zero.
-  if (!semanticLogits.defined()) return at::zeros({}, labels.options().dtype(at::kFloat));
-  const int64_t n = semanticLogits.size(0);
-  TORCH_CHECK(semanticLogits.dim() == 2 && semanticLogits.size(1) == n, "relation: semantic logits must be [N, N], got ",
-              semanticLogits.sizes());
+at::Tensor RelationModuleImpl::auxiliaryLoss(const RelationOutput& output, const at::Tensor& labels) const {
+  const at::Tensor& logits = output.semanticLogits;
+  // Without the semantic graph there is no Φ to train, and a skipped image (non-finite input) has
+  // no scores: the loss is zero.
+  if (!logits.defined()) return at::zeros({}, labels.options().dtype(at::kFloat));
+  const int64_t n = logits.size(0);
   TORCH_CHECK(labels.dim() == 1 && labels.size(0) == n, "relation: labels must be [", n, "], got ", labels.sizes());
-  if (n < 2) return semanticLogits.sum() * 0;  // no pairs; keeps the loss attached to Φ
-  const at::Tensor l = labels.to(semanticLogits.device(), at::kLong);
-  const at::Tensor target = (l.unsqueeze(1) == l.unsqueeze(0)).logical_and(l.gt(0).unsqueeze(1)).to(semanticLogits.scalar_type());
-  const at::Tensor pairs = at::ones_like(target).fill_diagonal_(0);
-  const at::Tensor total = at::binary_cross_entropy_with_logits(semanticLogits, target, pairs, {}, at::Reduction::Sum);
-  return total * (options_.auxLossWeight / static_cast<double>(n * (n - 1)));
+  const at::Tensor l = labels.to(logits.device(), at::kLong);
+  const at::Tensor target = (l.unsqueeze(1) == l.unsqueeze(0)).logical_and(l.gt(0).unsqueeze(1)).to(logits.scalar_type());
+  const at::Tensor pairs = output.candidatePairs.to(logits.scalar_type());
+  const at::Tensor total = at::binary_cross_entropy_with_logits(logits, target, pairs, {}, at::Reduction::Sum);
+  // Mean over the candidate pairs; with none the sum is 0 and stays attached to Φ.
+  return total * (options_.auxLossWeight / std::max(1.0, pairs.sum().item<double>()));
 }
 
 }  // namespace ir_rcnn::model

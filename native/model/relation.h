@@ -40,7 +40,8 @@ struct PropagationMatrix {
 
 struct RelationOutput {
   at::Tensor features;         // f̃ = f + H^L, [N, D]
-  at::Tensor semanticLogits;   // Φ(f)Φ(f)ᵀ before the sigmoid, [N, N] (undefined if semantic off)
+  at::Tensor semanticLogits;   // Φ(f̂)Φ(f̂)ᵀ/√D before the sigmoid, [N, N] (undefined if semantic off)
+  at::Tensor candidatePairs;   // δ: [N, N] bool, i ≠ j and IoU ≤ overlapThreshold (undefined if no graph was built)
   RelationGraph graph;
   PropagationMatrix propagation;  // undefined tensors when no reasoning ran (both graphs off)
 };
@@ -55,14 +56,18 @@ class RelationModuleImpl : public torch::nn::Module {
   explicit RelationModuleImpl(RelationOptions options);
   // features [N, D] of one image's RoIs, boxes [N, 4] (x1, y1, x2, y2) in network-input pixels.
   RelationOutput forward(const at::Tensor& features, const at::Tensor& boxes);
-  // Pairwise BCE on the semantic logits: target 1 where RoIs i != j are both foreground of the
-  // same class (labels [N] int64, 0 = background). Scaled by auxLossWeight. Zero when the semantic
-  // graph is off (semanticLogits undefined).
-  at::Tensor auxiliaryLoss(const at::Tensor& semanticLogits, const at::Tensor& labels) const;
+  // Pairwise BCE on forward()'s semantic logits over its candidate pairs: target 1 where both RoIs
+  // are foreground of the same class (labels [N] int64, 0 = background). Scaled by auxLossWeight.
+  // Zero when no semantic scores were computed.
+  at::Tensor auxiliaryLoss(const RelationOutput& output, const at::Tensor& labels) const;
   const RelationOptions& options() const { return options_; }
 
  private:
-  RelationGraph buildGraph(const at::Tensor& semanticLogits, const at::Tensor& boxes) const;
+  // Φ(f̂)Φ(f̂)ᵀ/√D with f̂ each row of `features` standardised.
+  at::Tensor relatednessLogits(const at::Tensor& features);
+  // δ of eqs. 1–2: i ≠ j and IoU(i, j) ≤ overlapThreshold.
+  at::Tensor candidatePairs(const at::Tensor& boxes) const;
+  RelationGraph buildGraph(const at::Tensor& semanticLogits, const at::Tensor& boxes, const at::Tensor& candidates) const;
   PropagationMatrix propagationMatrix(const RelationGraph& graph, int64_t numNodes) const;
 
   RelationOptions options_;

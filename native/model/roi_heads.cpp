@@ -200,7 +200,7 @@ std::map<std::string, at::Tensor> RoIHeadsImpl::losses(const std::vector<at::Ten
   if (hasRelation() && relation_->options().semantic) {
     std::vector<at::Tensor> aux;
     for (size_t i = 0; i < relationOut.size(); ++i)
-      aux.push_back(relation_->auxiliaryLoss(relationOut[i].semanticLogits, labels[i]));
+      aux.push_back(relation_->auxiliaryLoss(relationOut[i], labels[i]));
     out["loss_relation"] = torch::stack(aux).mean();
   }
   return out;

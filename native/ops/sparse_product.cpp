@@ -1,5 +1,6 @@
 // CPU: the entries are grouped by row and tasks own whole output rows: no atomics, and the same
 // sums in the same order whatever the thread count. Other devices use gather + index_add_.
+// Half and bfloat16 (the GCN under autocast) are summed in their own type, as index_add_ does.
 #include "ops/sparse_product.h"
 
 #include <ATen/Parallel.h>
@@ -94,7 +95,7 @@ at::Tensor sparseProduct(const at::Tensor& rows, const at::Tensor& cols, const a
   const at::Tensor x = input.contiguous(), r = rows.contiguous(), c = cols.contiguous(), v = values.contiguous();
   at::Tensor out = at::empty_like(x);
   const RowGroups groups = groupByRow(r.data_ptr<int64_t>(), r.size(0), x.size(0));
-  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "sparseProduct", [&] {
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, x.scalar_type(), "sparseProduct", [&] {
     productCpu<scalar_t>(groups, c.data_ptr<int64_t>(), v.data_ptr<scalar_t>(), x.data_ptr<scalar_t>(),
                          out.data_ptr<scalar_t>(), x.size(0), x.size(1));
   });
@@ -118,7 +119,7 @@ at::Tensor entryDots(const at::Tensor& rows, const at::Tensor& cols, const at::T
   const at::Tensor a = left.contiguous(), b = right.contiguous(), r = rows.contiguous(), c = cols.contiguous();
   at::Tensor out = at::empty({r.size(0)}, a.options());
   const RowGroups groups = groupByRow(r.data_ptr<int64_t>(), r.size(0), a.size(0));
-  AT_DISPATCH_FLOATING_TYPES(a.scalar_type(), "entryDots", [&] {
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, a.scalar_type(), "entryDots", [&] {
     dotsCpu<scalar_t>(groups, c.data_ptr<int64_t>(), a.data_ptr<scalar_t>(), b.data_ptr<scalar_t>(),
                       out.data_ptr<scalar_t>(), a.size(0), a.size(1));
   });

@@ -1,6 +1,6 @@
 #include "train/trainer.h"
 
-#include <ATen/autocast_mode.h>
+#include "model/autocast_scope.h"
 
 #include <cmath>
 #include <cstring>
@@ -10,21 +10,6 @@
 namespace ir_rcnn::train {
 
 namespace {
-
-// autocast for the forward pass, as torch.autocast('cuda') does (nesting + cache cleared on exit).
-struct AutocastScope {
-  bool enabled;
-  explicit AutocastScope(bool on) : enabled(on) {
-    if (!enabled) return;
-    at::autocast::set_enabled(true);
-    at::autocast::increment_nesting();
-  }
-  ~AutocastScope() {
-    if (!enabled) return;
-    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-    at::autocast::set_enabled(false);
-  }
-};
 
 const char* kModel = "model.";
 const char* kMomentum = "optimizer.momentum.";
@@ -78,7 +63,7 @@ StepResult Trainer::step(const std::vector<MicroBatch>& microBatches, bool reque
   for (size_t m = 0; m < microBatches.size(); ++m) {
     std::map<std::string, at::Tensor> losses;
     {
-      AutocastScope autocast(options_.amp);
+      model::AutocastScope autocast(options_.amp, model::AutocastScope::Device::kCuda);
       losses = model_.losses(microBatches[m]);
     }
     if (losses.empty()) throw std::runtime_error("model: returned no loss terms");
