@@ -259,7 +259,7 @@ at::Tensor RelationModuleImpl::auxiliaryLoss(const RelationOutput& output, const
   const at::Tensor pairs = output.candidatePairs.to(logits.scalar_type());
   const at::Tensor total = at::binary_cross_entropy_with_logits(logits, target, pairs, {}, at::Reduction::Sum);
   // Mean over the candidate pairs; with none the sum is 0 and stays attached to Φ.
-  return total * (options_.auxLossWeight / std::max(1.0, pairs.sum().item<double>()));
+  return total * options_.auxLossWeight / pairs.sum().clamp_min(1);
 }
 
 }  // namespace ir_rcnn::model
