@@ -1,6 +1,7 @@
 // Builds the addon from source into build/Release/ir_rcnn.node: with CMake (cmake-js) when cmake
 // is on PATH, which also compiles the CUDA kernels for a CUDA LibTorch; otherwise with node-gyp
-// (binding.gyp; it comes with npm), CPU only.
+// (binding.gyp; it comes with npm), CPU only. `node scripts/build.js --node-gyp` (npm run
+// build:gyp) builds with node-gyp whatever is on PATH; node-gyp replaces build/ as it goes.
 'use strict';
 const fs = require('fs');
 const os = require('os');
@@ -40,4 +41,15 @@ function buildFromSource(torch) {
   return path.join(root, 'build', 'Release', 'ir_rcnn.node');
 }
 
-module.exports = { buildFromSource, buildWithNodeGyp };
+module.exports = { buildFromSource };
+
+if (require.main === module) {
+  try {
+    const torch = require('./libtorch').findLibTorch();
+    if (process.argv[2] === '--node-gyp') buildWithNodeGyp(torch);
+    else buildFromSource(torch);
+  } catch (error) {
+    console.error(`ir-rcnn: ${error.message}`);
+    process.exit(1);
+  }
+}
