@@ -1,6 +1,6 @@
 // `ir-rcnn doctor`: what this machine gives the addon (LibTorch, CUDA, BLAS, threads), which
 // addon file loads, and for every problem found the one command that fixes it.
-import { chooseAddon, findLibTorch, HOW_TO_GET_LIBTORCH, rebuildCommand, torchInfo, type AddonChoice, type FoundLibTorch, type TorchInfo } from './native';
+import { AddonError, chooseAddon, findLibTorch, HOW_TO_GET_LIBTORCH, rebuildCommand, torchInfo, type AddonChoice, type FoundLibTorch, type TorchInfo } from './native';
 
 export interface Problem {
   problem: string;
@@ -77,7 +77,7 @@ export function doctor(): DoctorReport {
     info = torchInfo();
     report.addon.loaded = true;
   } catch (error) {
-    problems.push({ problem: (error as Error).message.replace(/^ir-rcnn: /, '').replace(/; run `.*$/, ''), fix: rebuildCommand() });
+    problems.push(error instanceof AddonError ? { problem: error.problem, fix: error.fix } : { problem: (error as Error).message, fix: rebuildCommand() });
     return report;
   }
   const blas = blasLibraries(info);

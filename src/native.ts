@@ -87,7 +87,17 @@ export const HOW_TO_GET_LIBTORCH = libtorchScript.HOW_TO_GET_IT;
 /** The one command that rebuilds the addon from source here. */
 export const rebuildCommand = (): string => prebuildsScript.rebuildCommand(packageRoot);
 
-/** The addon file this process loads; throws a one-line error saying what to run when there is none. */
+/** The addon is missing or does not load: one line saying what is wrong and the command that fixes it. */
+export class AddonError extends Error {
+  constructor(
+    readonly problem: string,
+    readonly fix: string,
+  ) {
+    super(`ir-rcnn: ${problem}; run \`${fix}\``);
+  }
+}
+
+/** The addon file this process loads; throws an AddonError when there is none. */
 export function chooseAddon(): AddonChoice {
   const override = process.env.IR_RCNN_ADDON;
   if (override) return { file: path.resolve(override), kind: 'IR_RCNN_ADDON' };
@@ -95,7 +105,7 @@ export function chooseAddon(): AddonChoice {
   if (fs.existsSync(localBuild)) return { file: localBuild, kind: 'local build' };
   const prebuild = prebuildsScript.choosePrebuild(packageRoot, findLibTorch());
   if (prebuild.file) return { file: prebuild.file, kind: 'prebuild' };
-  throw new Error(`ir-rcnn: ${prebuild.reason}; run \`${rebuildCommand()}\``);
+  throw new AddonError(prebuild.reason ?? 'no addon', rebuildCommand());
 }
 
 // The raw addon: a bag of functions registered by native/addon/*.cpp. Callers go through the
@@ -108,13 +118,13 @@ let loaded: RawAddon | undefined;
 /** The addon, loaded once. IR_RCNN_ADDON may name a .node file to load instead. */
 export function addon(): RawAddon {
   if (loaded) return loaded;
-  const { file } = chooseAddon();
+  const { file, kind } = chooseAddon();
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     loaded = require(file) as RawAddon;
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    throw new Error(`ir-rcnn: the native addon ${file} could not be loaded (${reason}); run \`${rebuildCommand()}\` (\`ir-rcnn doctor\` tells more)`);
+    throw new AddonError(`the native addon ${file} could not be loaded (${reason})`, kind === 'IR_RCNN_ADDON' ? 'unset IR_RCNN_ADDON' : rebuildCommand());
   }
   return loaded;
 }

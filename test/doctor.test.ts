@@ -67,6 +67,21 @@ describe('ir-rcnn doctor', () => {
     assert.match(text.stdout, /^problem: LIBTORCH=.* is not an unpacked libtorch/m);
     assert.match(text.stdout, /^ {4}fix: unset LIBTORCH/m);
   });
+
+  it('flags an addon file that does not load, with the fix', async () => {
+    const bogus = path.join(os.tmpdir(), 'ir-rcnn-not-an-addon.node');
+    fs.writeFileSync(bogus, 'not a shared library');
+    try {
+      const { status, stdout } = await runDoctor({ IR_RCNN_ADDON: bogus });
+      const report = JSON.parse(stdout) as DoctorReport;
+      assert.strictEqual(status, 1);
+      assert.deepStrictEqual(report.addon, { file: bogus, kind: 'IR_RCNN_ADDON', loaded: false });
+      assert.match(report.problems[0].problem, /^the native addon .*ir-rcnn-not-an-addon\.node could not be loaded \(.*\)$/);
+      assert.strictEqual(report.problems[0].fix, 'unset IR_RCNN_ADDON');
+    } finally {
+      fs.rmSync(bogus, { force: true });
+    }
+  });
 });
 
 describe('prebuild choice', () => {
