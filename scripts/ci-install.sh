@@ -55,22 +55,25 @@ install_and_detect() {
     console.log('ci-install: detect found', result.detections.length, 'boxes');"
 }
 
-# The addon kind `ir-rcnn doctor` reports for the project in the current folder.
+# The addon kind `ir-rcnn doctor` reports for the project in the current folder, which must
+# have no problem.
 addon_kind() {
-  npx ir-rcnn doctor --json | node -e "process.stdin.on('data', (d) => console.log(JSON.parse(d).addon.kind))"
+  npx ir-rcnn doctor --json > doctor.json || fail "doctor found problems: $(cat doctor.json)"
+  node -p "require('./doctor.json').addon.kind"
 }
 
 npm run prebuilds
 tarball=$work/$(npm pack --silent --pack-destination "$work" | tail -n 1)
 echo "ci-install: $(basename "$tarball"): $(du -h "$tarball" | cut -f1)"
-tar -tzf "$tarball" | grep -q '^package/prebuilds/linux-.*/ir_rcnn\..*\.node$' || fail "the tarball has no prebuild"
-tar -tzf "$tarball" | grep -q '^package/dist/src/index.d.ts$' || fail "the tarball has no dist/"
+tar -tzf "$tarball" > "$work/contents"
+grep -q '^package/prebuilds/linux-.*/ir_rcnn\..*\.node$' "$work/contents" || fail "the tarball has no prebuild"
+grep -q '^package/dist/src/index.d.ts$' "$work/contents" || fail "the tarball has no dist/"
 
 # 1. The prebuild, no compiler anywhere on PATH.
 install_and_detect prebuild "$tarball" "$NO_COMPILER"
 [ ! -e node_modules/ir-rcnn/build ] || fail "the install built the addon although the prebuild matches"
 [ "$(addon_kind)" = prebuild ] || fail "the prebuild does not load"
-npx ir-rcnn --help | grep -q '^usage: ir-rcnn' || fail "npx ir-rcnn --help"
+[[ $(npx ir-rcnn --help) == "usage: ir-rcnn "* ]] || fail "npx ir-rcnn --help"
 # import (ESM, named exports) and the types, as a TypeScript project uses them.
 node --input-type=module -e "import { Detector, torchInfo } from 'ir-rcnn'; if (typeof Detector.load !== 'function' || !torchInfo().torchVersion) process.exit(1);"
 echo "import { Detector, type Detection } from 'ir-rcnn'; const load: Promise<Detector> = Detector.load({ config: 'faster_rcnn_r18_fpn_small' }); const d: Detection['bbox'] = [0, 0, 1, 1]; void load; void d;" > check.ts
