@@ -83,3 +83,4 @@ export { relationForward, buildTopKGraph, type RelationGraph, type RelationForwa
 
 // The native side.
 export { setNumThreads, torchInfo, type Tensor, type TorchInfo } from './native';
+export { doctor, formatDoctorReport, type DoctorReport, type Problem } from './doctor';

@@ -1,6 +1,8 @@
-// Loads the C++ addon (prebuilds/<platform>-<arch>/ first, then build/Release, as node-gyp-build
-// does) and gives the rest of the package typed access to it. Nothing outside src/ sees the raw
+// Loads the C++ addon (a local build in build/Release first, then the prebuild in
+// prebuilds/<platform>-<arch>/ that matches this machine's LibTorch, as the install script chose
+// it) and gives the rest of the package typed access to it. Nothing outside src/ sees the raw
 // addon: each area wraps the functions it uses in typed, validated functions.
+import * as fs from 'fs';
 import * as path from 'path';
 
 /** Typed arrays that cross the boundary; the dtype follows the array type. */
@@ -18,8 +20,15 @@ export type Int32Tensor = Tensor<Int32Array>;
 export interface TorchInfo {
   torchVersion: string;
   intraOpThreads: number;
+  interOpThreads: number;
   cudaAvailable: boolean;
   cudaDevices: number;
+  /** The GPUs' names (CUDA builds). */
+  gpus: string[];
+  /** The CUDA runtime's version as a number (12040 = 12.4), 0 without CUDA. */
+  cudaRuntimeVersion: number;
+  /** cuDNN's version as a number (90100 = 9.1.0), 0 without it. */
+  cudnnVersion: number;
   cudaKernels: boolean;
   parallelInfo: string;
   /**
@@ -33,6 +42,70 @@ export interface TorchInfo {
   parallelKernels: boolean;
   /** at::show_config(): how LibTorch was built (BLAS, LAPACK, MKL-DNN, CPU capability). */
   buildConfig: string;
+  /** Every shared library in this process, symlinks resolved: which BLAS really serves LibTorch. */
+  loadedLibraries: string[];
+  /** The addon file that was loaded. */
+  addonPath: string;
+}
+
+/** Which addon file loads, and why that one. */
+export interface AddonChoice {
+  file: string;
+  kind: 'IR_RCNN_ADDON' | 'local build' | 'prebuild';
+}
+
+/** LibTorch as scripts/libtorch.js finds it (the build files and the install script use it too). */
+export interface FoundLibTorch {
+  source: string;
+  version: string;
+  /** 'cpu', or the CUDA version it was built for. */
+  cuda: string;
+  cxx11Abi: boolean;
+  includeDirs: string[];
+  libDir: string;
+  distributed: boolean;
+}
+
+/** The package's root: dist/src/native.js is two levels below it. */
+export const packageRoot = path.resolve(__dirname, '..', '..');
+
+// The plain-JS helpers under scripts/ run at install time, before any TypeScript is compiled.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const libtorchScript = require(path.join(packageRoot, 'scripts', 'libtorch.js')) as {
+  findLibTorch(): FoundLibTorch | null;
+  HOW_TO_GET_IT: string;
+};
+const prebuildsScript = require(path.join(packageRoot, 'scripts', 'prebuilds.js')) as {
+  choosePrebuild(root: string, torch: FoundLibTorch | null): { file?: string; reason?: string };
+  rebuildCommand(root: string): string;
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/** The LibTorch on this machine, or null; throws a one-line error when LIBTORCH names no LibTorch. */
+export const findLibTorch = (): FoundLibTorch | null => libtorchScript.findLibTorch();
+export const HOW_TO_GET_LIBTORCH = libtorchScript.HOW_TO_GET_IT;
+/** The one command that rebuilds the addon from source here. */
+export const rebuildCommand = (): string => prebuildsScript.rebuildCommand(packageRoot);
+
+/** The addon is missing or does not load: one line saying what is wrong and the command that fixes it. */
+export class AddonError extends Error {
+  constructor(
+    readonly problem: string,
+    readonly fix: string,
+  ) {
+    super(`ir-rcnn: ${problem}; run \`${fix}\``);
+  }
+}
+
+/** The addon file this process loads; throws an AddonError when there is none. */
+export function chooseAddon(): AddonChoice {
+  const override = process.env.IR_RCNN_ADDON;
+  if (override) return { file: path.resolve(override), kind: 'IR_RCNN_ADDON' };
+  const localBuild = path.join(packageRoot, 'build', 'Release', 'ir_rcnn.node');
+  if (fs.existsSync(localBuild)) return { file: localBuild, kind: 'local build' };
+  const prebuild = prebuildsScript.choosePrebuild(packageRoot, findLibTorch());
+  if (prebuild.file) return { file: prebuild.file, kind: 'prebuild' };
+  throw new AddonError(prebuild.reason ?? 'no addon', rebuildCommand());
 }
 
 // The raw addon: a bag of functions registered by native/addon/*.cpp. Callers go through the
@@ -45,17 +118,13 @@ let loaded: RawAddon | undefined;
 /** The addon, loaded once. IR_RCNN_ADDON may name a .node file to load instead. */
 export function addon(): RawAddon {
   if (loaded) return loaded;
-  const root = path.resolve(__dirname, '..', '..');
+  const { file, kind } = chooseAddon();
   try {
-    const override = process.env.IR_RCNN_ADDON;
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    loaded = (override ? require(path.resolve(override)) : require('node-gyp-build')(root)) as RawAddon;
+    loaded = require(file) as RawAddon;
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    throw new Error(
-      `ir-rcnn: the native addon could not be loaded (${reason}); run \`npm run build\` ` +
-        '(needs LibTorch: see the README, "Where LibTorch comes from")',
-    );
+    throw new AddonError(`the native addon ${file} could not be loaded (${reason})`, kind === 'IR_RCNN_ADDON' ? 'unset IR_RCNN_ADDON' : rebuildCommand());
   }
   return loaded;
 }

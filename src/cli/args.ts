@@ -63,7 +63,8 @@ export function optNumber(args: ParsedArgs, name: string, check?: { integer?: bo
 
 /** Writes one line to stderr and exits with status 1; stdout is left untouched. */
 export function fail(message: string): never {
-  process.stderr.write(`ir-rcnn: ${message.split('\n')[0]}\n`);
+  // Errors from the library itself already name it.
+  process.stderr.write(`ir-rcnn: ${message.split('\n')[0].replace(/^ir-rcnn: /, '')}\n`);
   process.exit(1);
 }
 
