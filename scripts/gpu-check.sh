@@ -36,7 +36,7 @@ prepare() {
   # Only what runs: the production dependencies (npm's own list) and the compiled TypeScript.
   npm ls --omit=dev --all --parseable | sed "s|^$repo/||" | grep '^node_modules/' | sort -u >"$pack/runtime.list"
   echo dist >>"$pack/runtime.list"
-  tar -czf "$pack/runtime.tgz" --exclude='node_modules/*/build' -T "$pack/runtime.list"
+  tar -czf "$pack/runtime.tgz" -T "$pack/runtime.list"
   rm "$pack/runtime.list"
   local mib
   mib=$(du -sm "$pack" | cut -f1)
@@ -98,7 +98,8 @@ else
   size=320
   bench_args=(--quick --detect-batches 1,2 --train-batches 2 --python /usr/bin/python3)
 fi
-echo "gpu-check: mode $mode, Node.js $(node --version), python3 torch: $(python3 -c 'import torch; print(torch.__version__, "CUDA", torch.version.cuda)' 2>&1 | tail -n 1)"
+echo "gpu-check: mode $mode, Node.js $(node --version), python3 torch:" \
+  "$(python3 -c 'import torch; print(torch.__version__, "CUDA", torch.version.cuda)' 2>/dev/null || echo 'none (the build takes the system LibTorch)')"
 
 build() {
   node node_modules/cmake-js/bin/cmake-js compile --log-level warn &&
