@@ -75,6 +75,7 @@ Distributed::Distributed(const DistributedOptions& options, c10::Device device)
     storeOptions.numWorkers = static_cast<size_t>(options.worldSize);
     storeOptions.waitWorkers = true;
     storeOptions.timeout = options.timeout;
+    compat::useClassicTcpStore(storeOptions);
     impl_->store = c10::make_intrusive<c10d::TCPStore>(options.masterAddr, storeOptions);
     auto store = c10::make_intrusive<c10d::PrefixStore>("ir_rcnn", impl_->store);
     if (device.is_cuda()) {
