@@ -218,14 +218,15 @@ function trainChecks(device: string, size: number): Check[] {
 }
 
 async function main(): Promise<number> {
+  const options: Record<string, string> = { '--device': 'cuda', '--size': '800' };
   const args = process.argv.slice(2);
-  const option = (name: string, fallback: string) => {
-    const i = args.indexOf(name);
-    return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : fallback;
-  };
-  const device = option('--device', 'cuda');
-  const size = Number(option('--size', '800'));
-  if (!Number.isInteger(size) || size < 64) throw new Error(`--size: expected an integer >= 64, got '${option('--size', '')}'`);
+  for (let i = 0; i < args.length; i += 2) {
+    if (!(args[i] in options) || args[i + 1] === undefined) throw new Error(`expected --device cpu|cuda[:N] and --size PX, got '${args.slice(i).join(' ')}'`);
+    options[args[i]] = args[i + 1];
+  }
+  const device = options['--device'];
+  const size = Number(options['--size']);
+  if (!Number.isInteger(size) || size < 64) throw new Error(`--size: expected an integer >= 64, got '${options['--size']}'`);
   const info = torchInfo();
   if (device !== 'cpu' && !(info.cudaKernels && info.cudaAvailable))
     throw new Error(`--device ${device}: ${info.cudaKernels ? 'no CUDA device is visible' : `this addon was built without the CUDA kernels (LibTorch ${info.torchVersion})`}`);
