@@ -231,7 +231,8 @@ async function main(): Promise<number> {
   if (device !== 'cpu' && !(info.cudaKernels && info.cudaAvailable))
     throw new Error(`--device ${device}: ${info.cudaKernels ? 'no CUDA device is visible' : `this addon was built without the CUDA kernels (LibTorch ${info.torchVersion})`}`);
   process.stdout.write(`gpu-check parity: device ${device} against cpu; LibTorch ${info.torchVersion}, CUDA kernels ${info.cudaKernels}, ${info.cudaDevices} CUDA device(s)\n`);
-  if (device === 'cpu') process.stdout.write('gpu-check parity: --device cpu compares the CPU with itself: it proves the build and the harness, not CUDA\n');
+  if (device === 'cpu')
+    process.stdout.write('gpu-check parity: --device cpu compares the CPU with itself: it proves the build and the harness, not CUDA; the AMP step is CUDA-only and skipped\n');
   if (device !== 'cpu') process.stdout.write('gpu-check parity: the AMP step also exercises the top-K builder on Half scores\n');
 
   let failures = 0;
