@@ -4,7 +4,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { torchInfo, type TorchInfo } from '../src/native';
+import { cudaPeakMemory, torchInfo, type TorchInfo } from '../src/native';
 
 export interface Stats {
   runs: number;
@@ -52,6 +52,22 @@ export async function timeRuns(fn: () => unknown, plan: Plan): Promise<number[]>
 
 export async function measure(fn: () => unknown, plan: Plan): Promise<Stats> {
   return summarize(await timeRuns(fn, plan));
+}
+
+/**
+ * On CUDA, the allocator's peak GPU memory in MiB during one run of each of `fns`, measured one at
+ * a time (as torch.cuda.max_memory_allocated(); tensors already resident, such as other loaded
+ * models' weights, count too). Undefined on the CPU.
+ */
+export async function peakGpuMemory(context: { device: string }, fns: (() => unknown)[]): Promise<number[] | undefined> {
+  if (context.device === 'cpu') return undefined;
+  const peaks: number[] = [];
+  for (const fn of fns) {
+    cudaPeakMemory(context.device, true);
+    await fn();
+    peaks.push(Math.round(cudaPeakMemory(context.device) / 2 ** 20));
+  }
+  return peaks;
 }
 
 /** One line of the table: our timing, and the reference's when one ran. */

@@ -2,6 +2,7 @@
 // that timings compare like with like (NMS and RoIAlign costs depend on the boxes).
 import { Random } from '../src/data/random';
 import type { Tensor } from '../src/native';
+import type { TrainTarget } from '../src/train/native_trainer';
 
 export function randomFloats(seed: number, shape: number[], scale = 1): Tensor<Float32Array> {
   const random = new Random(seed);
@@ -80,4 +81,11 @@ export function testImage(seed: number, width: number, height: number): { data: 
     for (let y = y0; y < y0 + h; y++) for (let x = x0; x < x0 + w; x++) data.set(colour, 3 * (y * width + x));
   }
   return { data, height, width };
+}
+
+/** Six boxes of random COCO classes (1..90) inside width × height: a training target. */
+export function trainTarget(seed: number, width: number, height: number): TrainTarget {
+  const random = new Random(seed);
+  const boxes = randomBoxes(seed, 6, width, height, 16, 200).data;
+  return { boxes, labels: Int32Array.from({ length: 6 }, () => random.int(1, 90)), crowdBoxes: new Float32Array(0) };
 }

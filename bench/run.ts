@@ -2,6 +2,7 @@
 // is a counterpart, and writes bench/results/latest.json and latest.md (the table is also printed).
 //
 //   node dist/bench/run.js [--quick] [--only ops,relation,...] [--device cpu|cuda] [--threads N]
+//                          [--detect-batches 1,8] [--train-batches 2,8]
 //                          [--out DIR] [--python PATH] [--no-python]
 import * as fs from 'fs';
 import * as os from 'os';
@@ -31,6 +32,7 @@ interface Options {
   only: string[];
   device: 'cpu' | 'cuda';
   threads: number;
+  batches: { detect: number[]; train: number[] };
   out: string;
   python: string;
   noPython: boolean;
@@ -44,6 +46,7 @@ function parseOptions(argv: string[]): Options {
     only: Object.keys(SECTIONS),
     device: 'cpu',
     threads: os.cpus().length,
+    batches: { detect: [1], train: [2] },
     out: path.resolve(__dirname, '..', '..', 'bench', 'results'),
     python: process.env.IR_RCNN_BENCH_PYTHON ?? '/usr/bin/python3',
     noPython: false,
@@ -69,9 +72,13 @@ function parseOptions(argv: string[]): Options {
     } else if (arg === '--threads') {
       options.threads = Number(value());
       if (!Number.isInteger(options.threads) || options.threads < 1) throw new UsageError(`--threads: expected an integer >= 1`);
+    } else if (arg === '--detect-batches' || arg === '--train-batches') {
+      const sizes = value().split(',').map(Number);
+      if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new UsageError(`${arg}: expected a comma-separated list of integers >= 1`);
+      options.batches[arg === '--detect-batches' ? 'detect' : 'train'] = sizes;
     } else if (arg === '--out') options.out = path.resolve(value());
     else if (arg === '--python') options.python = value();
-    else throw new UsageError(`unknown option '${arg}' (options: --quick --only --device --threads --out --python --no-python)`);
+    else throw new UsageError(`unknown option '${arg}' (options: --quick --only --device --threads --detect-batches --train-batches --out --python --no-python)`);
   }
   return options;
 }
@@ -109,6 +116,7 @@ async function main(): Promise<number> {
     quick: options.quick,
     device: options.device,
     threads: options.threads,
+    batches: options.batches,
     plan: options.quick ? { warmup: 1, repeats: 3 } : { warmup: 2, repeats: 10 },
     torchvision,
     scratch,

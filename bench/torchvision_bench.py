@@ -196,7 +196,7 @@ def detect(job, x):
 
     def run():
         with torch.inference_mode():
-            kept["boxes"] = model([as_input(image, device)])[0]["boxes"].shape[0]
+            kept["boxes"] = model([as_input(image, device)] * job.get("batch", 1))[0]["boxes"].shape[0]
 
     return run, lambda: {"scoreThresh": threshold, "boxes": kept["boxes"]}
 
@@ -245,8 +245,12 @@ def main():
     inputs = load_inputs(job["inputs"])
     made = OPS[job["op"]](job, inputs)
     fn, extra = made if isinstance(made, tuple) else (made, dict)
-    samples = time_runs(fn, job["warmup"], job["repeats"], job.get("device", "cpu"))
-    print(json.dumps({"samples": samples, "torch": torch.__version__, "torchvision": torchvision.__version__, **extra()}))
+    device = job.get("device", "cpu")
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats(device)
+    samples = time_runs(fn, job["warmup"], job["repeats"], device)
+    memory = {"peakMiB": round(torch.cuda.max_memory_allocated(device) / 2**20)} if device.startswith("cuda") else {}
+    print(json.dumps({"samples": samples, "torch": torch.__version__, "torchvision": torchvision.__version__, **extra(), **memory}))
 
 
 if __name__ == "__main__":

@@ -3,85 +3,87 @@
 // same images, targets, starting weights and threads: forward with losses, backward, update.
 import * as path from 'path';
 import { resolveConfig } from '../src/config';
-import { Random } from '../src/data/random';
-import { NativeTrainer, type TrainTarget } from '../src/train/native_trainer';
+import { NativeTrainer } from '../src/train/native_trainer';
 import { readStateDict } from '../src/weights';
 import type { Tensor } from '../src/native';
 import { timeReference } from './compare';
 import type { Section } from './context';
-import { row, summarize, timeInterleaved } from './harness';
-import { randomBoxes, testImage } from './inputs';
+import { peakGpuMemory, row, summarize, timeInterleaved, type BenchRow } from './harness';
+import { testImage, trainTarget } from './inputs';
 import { MODELS, cocoConfig } from './models';
 
 // The paper's lr on both sides (0.02, without warm-up: the steps timed are the first few).
 const SOLVER = { lr: 0.02, momentum: 0.9, weightDecay: 1e-4 };
 
-function targetOf(seed: number, width: number, height: number): TrainTarget {
-  const random = new Random(seed);
-  const boxes = randomBoxes(seed, 6, width, height, 16, 200).data;
-  return { boxes, labels: Int32Array.from({ length: 6 }, () => random.int(1, 90)), crowdBoxes: new Float32Array(0) };
-}
-
 export const trainSection: Section = async (context) => {
   const [minSize, maxSize] = context.quick ? [320, 533] : [800, 1333];
   const plan = context.quick ? { warmup: 1, repeats: 2 } : { warmup: 1, repeats: 5 };
-  const images = [testImage(8, 640, 480), testImage(9, 640, 480)];
-  const targets = images.map((im, i) => targetOf(30 + i, im.width, im.height));
   const weights = path.join(context.scratch, 'fasterrcnn_resnet50_fpn_train_seeded.pth');
-
-  const inputs: Record<string, Tensor> = {};
-  images.forEach((im, i) => {
-    inputs[`image${i}`] = { data: im.data, shape: [im.height, im.width, 3] };
-    inputs[`boxes${i}`] = { data: targets[i].boxes, shape: [targets[i].labels.length, 4] };
-    inputs[`labels${i}`] = { data: targets[i].labels, shape: [targets[i].labels.length] };
-  });
-  context.log(`train: torchvision train step, 2 images → short side ${minSize}`);
-  const ref = await timeReference(context, 'train_step', 'torchvision fasterrcnn_resnet50_fpn', inputs, {
-    op: 'train_step', device: context.device, images: ['image0', 'image1'], boxes: ['boxes0', 'boxes1'], labels: ['labels0', 'labels1'],
-    seed: 0, minSize, maxSize, weightsOut: weights, ...SOLVER,
-  }, plan);
-  const initialWeights = ref ? Object.fromEntries(await readStateDict(weights)) : undefined;
-
-  // Both trainers built, then stepped in alternation, so that a slow spell of the machine falls on
-  // both alike.
-  const trainers: NativeTrainer[] = [];
+  const rows: BenchRow[] = [];
+  // Built once, from the first reference run's weights, then stepped in alternation for every
+  // batch size, so that a slow spell of the machine falls on both alike.
+  let trainers: NativeTrainer[] | undefined;
   try {
-    for (const { preset, label } of MODELS) {
-      context.log(`train: ours, ${label}`);
-      trainers.push(
-        await NativeTrainer.create({
-          model: 'detector',
-          modelConfig: resolveConfig(cocoConfig(preset, minSize, maxSize)).model,
-          initialWeights,
-          numClasses: 91,
-          ...SOLVER,
-          warmupFactor: 1,
-          warmupIters: 0,
-          milestones: [],
-          gamma: 0.1,
-          clipGradNorm: 0,
-          amp: false,
-          device: context.device,
-          seed: 0,
-        }),
-      );
-    }
-    const last = trainers.map(() => ({ loss: NaN, finite: true }));
-    const samples = await timeInterleaved(
-      trainers.map((trainer, k) => async () => {
+    for (const batch of context.batches.train) {
+      const images = Array.from({ length: batch }, (_, i) => testImage(8 + i, 640, 480));
+      const targets = images.map((im, i) => trainTarget(30 + i, im.width, im.height));
+      const inputs: Record<string, Tensor> = {};
+      images.forEach((im, i) => {
+        inputs[`image${i}`] = { data: im.data, shape: [im.height, im.width, 3] };
+        inputs[`boxes${i}`] = { data: targets[i].boxes, shape: [targets[i].labels.length, 4] };
+        inputs[`labels${i}`] = { data: targets[i].labels, shape: [targets[i].labels.length] };
+      });
+      const names = (prefix: string) => images.map((_, i) => `${prefix}${i}`);
+      context.log(`train: torchvision train step, ${batch} images → short side ${minSize}`);
+      const ref = await timeReference(context, 'train_step', 'torchvision fasterrcnn_resnet50_fpn', inputs, {
+        op: 'train_step', device: context.device, images: names('image'), boxes: names('boxes'), labels: names('labels'),
+        seed: 0, minSize, maxSize, weightsOut: weights, ...SOLVER,
+      }, plan);
+      if (!trainers) {
+        const initialWeights = ref ? Object.fromEntries(await readStateDict(weights)) : undefined;
+        trainers = [];
+        for (const { preset, label } of MODELS) {
+          context.log(`train: ours, ${label}`);
+          trainers.push(
+            await NativeTrainer.create({
+              model: 'detector',
+              modelConfig: resolveConfig(cocoConfig(preset, minSize, maxSize)).model,
+              initialWeights,
+              numClasses: 91,
+              ...SOLVER,
+              warmupFactor: 1,
+              warmupIters: 0,
+              milestones: [],
+              gamma: 0.1,
+              clipGradNorm: 0,
+              amp: false,
+              device: context.device,
+              seed: 0,
+            }),
+          );
+        }
+      }
+      const last = trainers.map(() => ({ loss: NaN, finite: true }));
+      const steps = trainers.map((trainer, k) => async () => {
         const result = await trainer.step([{ images, targets }]);
         last[k].loss = result.losses.loss;
         last[k].finite &&= result.finite;
-      }),
-      plan,
-    );
-    return MODELS.map(({ label }, k) => {
-      const extra: Record<string, number | string> = { 'last loss': last[k].loss.toFixed(3) };
-      if (!last[k].finite) extra['non-finite steps'] = 'yes';
-      if (ref && k === 0) extra['torchvision last loss'] = (ref.answer.loss as number).toFixed(3);
-      return row('train', `train step R50-FPN ${label}, 2 images 640×480 → ${minSize} px`, summarize(samples[k]), ref?.reference, { extra });
-    });
+      });
+      const peaks = await peakGpuMemory(context, steps);
+      const samples = await timeInterleaved(steps, plan);
+      rows.push(
+        ...MODELS.map(({ label }, k) => {
+          const extra: Record<string, number | string> = { 'last loss': last[k].loss.toFixed(3) };
+          if (!last[k].finite) extra['non-finite steps'] = 'yes';
+          if (ref && k === 0) extra['torchvision last loss'] = (ref.answer.loss as number).toFixed(3);
+          if (peaks) extra['peak GPU MiB'] = peaks[k];
+          if (ref?.answer.peakMiB !== undefined) extra['torchvision peak GPU MiB'] = ref.answer.peakMiB as number;
+          return row('train', `train step R50-FPN ${label}, ${batch} images 640×480 → ${minSize} px`, summarize(samples[k]), ref?.reference, { extra });
+        }),
+      );
+    }
+    return rows;
   } finally {
-    for (const trainer of trainers) await trainer.close();
+    for (const trainer of trainers ?? []) await trainer.close();
   }
 };

@@ -70,6 +70,7 @@ export {
 } from './ops';
 export type {
   FloatArray,
+  DeviceOption,
   FloatTensor,
   BoxCoderWeights,
   RoiAlignOptions,

@@ -147,6 +147,14 @@ export function torchInfo(): TorchInfo {
   return nativeFunction<() => TorchInfo>('torchInfo')();
 }
 
+/**
+ * The most bytes LibTorch's CUDA caching allocator held for tensors on `device` since the last
+ * reset (torch.cuda.max_memory_allocated()); `reset: true` starts a new measurement. CUDA builds only.
+ */
+export function cudaPeakMemory(device: string, reset = false): number {
+  return nativeFunction<(o: { device: string; reset: boolean }) => number>('cudaPeakMemory')({ device, reset });
+}
+
 /** Builds a tensor, checking that the data length matches the shape. */
 export function tensor<D extends TensorData>(data: D, shape: number[]): Tensor<D> {
   const count = shape.reduce((a, b) => a * b, 1);

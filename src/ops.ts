@@ -4,9 +4,14 @@
 import { nativeFunction, Tensor, Int32Tensor } from './native';
 
 export type FloatArray = Float32Array | Float64Array;
+
+/** Where an op runs: 'cpu' (default), 'cuda' or 'cuda:N'. Inputs are copied there and the result back. */
+export interface DeviceOption {
+  device?: string;
+}
 export type FloatTensor<D extends FloatArray = FloatArray> = Tensor<D>;
 
-export interface RoiAlignOptions<D extends FloatArray> {
+export interface RoiAlignOptions<D extends FloatArray> extends DeviceOption {
   /** Feature maps [B, C, H, W]. */
   input: Tensor<D>;
   /** [K, 5] rows of (batch index, x1, y1, x2, y2) in image coordinates. */
@@ -26,7 +31,7 @@ export function roiAlign<D extends FloatArray>(options: RoiAlignOptions<D>): Pro
   return call('roiAlign', options);
 }
 
-export interface RoiAlignBackwardOptions<D extends FloatArray> {
+export interface RoiAlignBackwardOptions<D extends FloatArray> extends DeviceOption {
   /** Gradient of the RoIAlign output, [K, C, outH, outW] (the output size is read from it). */
   gradOutput: Tensor<D>;
   rois: Tensor<D>;
@@ -42,7 +47,7 @@ export function roiAlignBackward<D extends FloatArray>(options: RoiAlignBackward
   return call('roiAlignBackward', options);
 }
 
-export interface MultiScaleRoiAlignOptions<D extends FloatArray> {
+export interface MultiScaleRoiAlignOptions<D extends FloatArray> extends DeviceOption {
   /** FPN maps used for pooling, finest first (P2..P5), each [B, C, Hl, Wl]. */
   features: Tensor<D>[];
   /** One [Ni, 4] box list per image, in image coordinates. */
@@ -63,7 +68,7 @@ export function multiScaleRoiAlign<D extends FloatArray>(options: MultiScaleRoiA
   return call('multiScaleRoiAlign', options);
 }
 
-export interface AssignFpnLevelsOptions {
+export interface AssignFpnLevelsOptions extends DeviceOption {
   boxes: FloatTensor;
   /** Finest and coarsest level numbers, e.g. 2 and 5 for P2..P5. Defaults 2 and 5. */
   kMin?: number;
@@ -77,7 +82,7 @@ export function assignFpnLevels(options: AssignFpnLevelsOptions): Promise<Int32T
   return call('assignFpnLevels', options);
 }
 
-export interface NmsOptions<D extends FloatArray> {
+export interface NmsOptions<D extends FloatArray> extends DeviceOption {
   /** [N, 4] (x1, y1, x2, y2). */
   boxes: Tensor<D>;
   /** [N], same array type as boxes. */
@@ -102,7 +107,7 @@ export function batchedNms<D extends FloatArray>(options: BatchedNmsOptions<D>):
 }
 
 /** IoU matrix [N, M] of boxes1 [N, 4] and boxes2 [M, 4]. */
-export function boxIou<D extends FloatArray>(options: { boxes1: Tensor<D>; boxes2: Tensor<D> }): Promise<Tensor<D>> {
+export function boxIou<D extends FloatArray>(options: { boxes1: Tensor<D>; boxes2: Tensor<D> } & DeviceOption): Promise<Tensor<D>> {
   return call('boxIou', options);
 }
 
@@ -114,7 +119,7 @@ export function encodeBoxes<D extends FloatArray>(options: {
   reference: Tensor<D>;
   proposals: Tensor<D>;
   weights?: BoxCoderWeights;
-}): Promise<Tensor<D>> {
+} & DeviceOption): Promise<Tensor<D>> {
   return call('encodeBoxes', options);
 }
 
@@ -127,17 +132,17 @@ export function decodeBoxes<D extends FloatArray>(options: {
   boxes: Tensor<D>;
   weights?: BoxCoderWeights;
   clip?: number;
-}): Promise<Tensor<D>> {
+} & DeviceOption): Promise<Tensor<D>> {
   return call('decodeBoxes', options);
 }
 
 /** Clamps x to [0, width] and y to [0, height]. */
-export function clipBoxes<D extends FloatArray>(options: { boxes: Tensor<D>; height: number; width: number }): Promise<Tensor<D>> {
+export function clipBoxes<D extends FloatArray>(options: { boxes: Tensor<D>; height: number; width: number } & DeviceOption): Promise<Tensor<D>> {
   return call('clipBoxes', options);
 }
 
 /** Indices of the boxes whose width and height are both >= minSize. */
-export function removeSmallBoxes(options: { boxes: FloatTensor; minSize: number }): Promise<Int32Tensor> {
+export function removeSmallBoxes(options: { boxes: FloatTensor; minSize: number } & DeviceOption): Promise<Int32Tensor> {
   return call('removeSmallBoxes', options);
 }
 

@@ -3,6 +3,7 @@
 // propagation P·X of eq. 6 with its gradients.
 import { relationOptionsSchema, type RelationOptionsInput } from './config/relation';
 import { nativeFunction, type Int32Tensor, type Tensor } from './native';
+import type { DeviceOption } from './ops';
 
 export type FloatTensor = Tensor<Float32Array | Float64Array>;
 
@@ -30,7 +31,7 @@ export interface PropagationMatrix {
   values: FloatTensor;
 }
 
-export interface RelationForwardInput {
+export interface RelationForwardInput extends DeviceOption {
   /** Box-head features f, [N, D]; D sets the module's width. Float64 runs the module in double. */
   features: FloatTensor;
   /** Proposals (x1, y1, x2, y2) in network-input pixels, [N, 4]. */
@@ -59,7 +60,7 @@ export interface RelationForwardOutput {
   gradients?: Record<string, FloatTensor>;
 }
 
-export interface PropagateInput {
+export interface PropagateInput extends DeviceOption {
   rows: Int32Array;
   cols: Int32Array;
   values: Float32Array | Float64Array;
@@ -79,11 +80,11 @@ function checkSquare(what: string, t: Tensor): void {
 }
 
 /** For each row, the k highest-scoring columns whose keep entry is nonzero (ties: lower column first). */
-export function buildTopKGraph(scores: FloatTensor, keep: Tensor<Uint8Array>, k: number): Promise<TopKGraph> {
+export function buildTopKGraph(scores: FloatTensor, keep: Tensor<Uint8Array>, k: number, { device }: DeviceOption = {}): Promise<TopKGraph> {
   checkSquare('buildTopKGraph scores', scores);
   if (keep.shape.join() !== scores.shape.join()) throw new RangeError('buildTopKGraph keep: expected the shape of scores');
   if (!Number.isInteger(k) || k < 0) throw new RangeError(`buildTopKGraph k: expected an integer >= 0, got ${k}`);
-  return nativeFunction<(a: object) => Promise<TopKGraph>>('buildTopKGraph')({ scores, keep, k });
+  return nativeFunction<(a: object) => Promise<TopKGraph>>('buildTopKGraph')({ scores, keep, k, device });
 }
 
 /** One pass of the IR module (and optionally its backward) on one image's RoIs. */

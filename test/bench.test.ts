@@ -10,9 +10,9 @@ import { markdownTable, summarize, timeInterleaved, timeRuns, type Report } from
 
 const RUN = path.resolve(__dirname, '..', 'bench', 'run.js');
 
-function runBench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function runBench(args: string[], script = RUN): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [RUN, ...args], { timeout: 60_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [script, ...args], { timeout: 60_000 }, (error, stdout, stderr) => {
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
     });
   });
@@ -111,5 +111,19 @@ describe('bench harness', () => {
     const { code, stderr } = await runBench(['--device', 'cuda', '--quick', '--only', 'ops']);
     assert.strictEqual(code, 2);
     assert.match(stderr, /^bench: --device cuda: (this addon was built against a CPU-only LibTorch|no CUDA device is visible)/);
+  });
+
+  it('gpu_check.js (scripts/gpu-check.sh) refuses CUDA on a build without it, and unknown options, in one line', async function () {
+    const gpuCheck = path.join(path.dirname(RUN), 'gpu_check.js');
+    const { torchInfo } = await import('../src/native');
+    const info = torchInfo();
+    if (!(info.cudaKernels && info.cudaAvailable)) {
+      const cuda = await runBench(['--device', 'cuda'], gpuCheck);
+      assert.strictEqual(cuda.code, 2);
+      assert.match(cuda.stderr, /^gpu-check: --device cuda: (this addon was built without the CUDA kernels|no CUDA device is visible)/);
+    }
+    const unknown = await runBench(['--sizes', '800'], gpuCheck);
+    assert.strictEqual(unknown.code, 2);
+    assert.match(unknown.stderr, /^gpu-check: expected --device cpu\|cuda\[:N\] and --size PX, got '--sizes 800'\n$/);
   });
 });

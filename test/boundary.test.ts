@@ -56,6 +56,15 @@ describe('ops boundary: malformed calls', () => {
       /roiAlignBackward: gradient must be \[1, 2, 2, 2\]/);
   });
 
+  it('a device that is not there, or not a device', async () => {
+    await rejects(() => ops.nms({ boxes: boxes(), scores: scores(), iouThreshold: 0.5, device: 'gpu' }),
+      /^nms\.device 'gpu': expected 'cpu', 'cuda' or 'cuda:N'$/);
+    if (!torchInfo().cudaAvailable)
+      await rejects(() => ops.boxIou({ boxes1: boxes(), boxes2: boxes(), device: 'cuda' }), /^boxIou\.device 'cuda': CUDA is not available/);
+    const onCpu = await ops.nms({ boxes: boxes(), scores: scores(), iouThreshold: 0.5, device: 'cpu' });
+    assert.deepStrictEqual(Array.from(onCpu.data), [0, 2]);
+  });
+
   it('NaN or Inf in boxes', async () => {
     await rejects(() => ops.nms({ boxes: { data: new Float32Array([NaN, 0, 1, 1]), shape: [1, 4] }, scores: { data: new Float32Array([1]), shape: [1] }, iouThreshold: 0.5 }),
       /^nms\.boxes: contains NaN or Inf$/);

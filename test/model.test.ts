@@ -10,6 +10,7 @@ import { Detector } from '../src/detector';
 import { decodeRgb, type RgbPixels } from '../src/image';
 import type { Float32Tensor } from '../src/native';
 import { seededStateDict } from './model_seeded_weights';
+import { relativeDifference } from './relative_difference';
 
 const FIXTURES = path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'model');
 
@@ -55,13 +56,7 @@ function readBin(entry: { file: string; shape: number[] }): Float32Tensor {
 /** max |a - b| / max |b|: the difference relative to the tensor's scale. */
 function relativeDiff(a: ArrayLike<number>, b: ArrayLike<number>, what: string): number {
   assert.equal(a.length, b.length, `${what}: ${a.length} values, torchvision has ${b.length}`);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / (scale || 1);
+  return relativeDifference(a, b);
 }
 
 /**

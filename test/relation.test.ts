@@ -201,6 +201,24 @@ describe('relation module: the hand-worked example', () => {
   });
 });
 
+describe('relation module: a hub node', () => {
+  it('a row of the symmetrised graph far longer than 2K propagates as the dense reference', async () => {
+    // Node 0 is every other node's most related one (Φ(f)Φ(f)ᵀ: 0.5 with the hub, 0.25 or 0 among
+    // the others), so each row's top-2 holds it and the union gives the hub n − 1 ≫ 2K entries:
+    // a buffer sized from 2K per row would overflow here.
+    const n = 48;
+    const k = 2;
+    const f: Matrix = Array.from({ length: n }, (_, i) => Array.from({ length: D }, (_, d) => (i === 0 ? 1 : d === i % D ? 0.5 : 0)));
+    const b: Box[] = Array.from({ length: n }, (_, i) => [30 * i, 0, 30 * i + 10, 10]);
+    const { out, ref } = await run({ spatial: false, k }, handWeights(), f, b);
+    const hubEntries = Array.from(out.graph.src.data).filter((s) => s === 0).length;
+    assert.strictEqual(hubEntries, n - 1);
+    assert.deepStrictEqual(edgeList(out), ref.edges.map((e) => [e.src, e.dst, e.type]));
+    assertClose(denseOf(out.propagation!, n), ref.propagation.flat(), 1e-12, 'P (dense reference)');
+    assertClose(out.features.data, ref.features.flat(), 1e-12, 'f + H^L');
+  });
+});
+
 describe('relation module: sparse reasoning and gradients', () => {
   it('sparse propagation equals the dense product on random graphs, forward and backward', async () => {
     const rand = random(3);

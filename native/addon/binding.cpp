@@ -232,6 +232,14 @@ c10::Device parseDevice(const std::string& name) {
   return device;
 }
 
+c10::Device opDevice(const Napi::Object& options, const std::string& where) {
+  try {
+    return parseDevice(optString(options, "device", "cpu"));
+  } catch (const UserError& e) {
+    throw UserError(where + "." + e.what());
+  }
+}
+
 // ---- threads ------------------------------------------------------------------------------
 static std::atomic<int> g_threads{static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))};
 void setIntraOpThreads(int threads) {

@@ -82,6 +82,8 @@ std::string optString(const Napi::Object& options, const char* key, const std::s
 int64_t optInt(const Napi::Object& options, const char* key, int64_t fallback);
 // "cpu", "cuda", "cuda:1": a clear error when CUDA is asked for and missing.
 c10::Device parseDevice(const std::string& name);
+// options.device through parseDevice, 'cpu' when absent; errors name where it was read.
+c10::Device opDevice(const Napi::Object& options, const std::string& where);
 
 // ---- async work ---------------------------------------------------------------------------
 // Runs `work` on libuv's thread pool and returns a Promise of its result. The worker thread

@@ -10,6 +10,8 @@
 #include <mutex>
 #include <vector>
 
+#include "compat/allocator.h"
+
 namespace ir_rcnn::addon {
 namespace {
 
@@ -29,11 +31,11 @@ size_t sizeClassOf(size_t n) {
   return (n + step - 1) / step * step;
 }
 
-class CachingCpuAllocator final : public c10::Allocator {
+class CachingCpuAllocator final : public compat::CpuAllocatorBase {
  public:
   explicit CachingCpuAllocator(size_t capacity) : capacity_(capacity) {}
 
-  c10::DataPtr allocate(size_t n) const override {
+  c10::DataPtr allocateBlock(size_t n) const override {
     const size_t sizeClass = n < kMinCached ? 0 : sizeClassOf(n);
     Header* header = sizeClass ? take(sizeClass) : nullptr;
     if (!header) header = fresh(sizeof(Header) + (sizeClass ? sizeClass : n));

@@ -1,5 +1,7 @@
 // JS bindings of the detection ops (native/ops). Each takes one options object, validates and
 // copies its tensors on the JS thread, and runs the op on the thread pool, returning a Promise.
+// `device` ('cpu' by default, 'cuda', 'cuda:N') runs the op there: the inputs are copied to it and
+// the result comes back to the host, so that the CUDA kernels can be compared with the CPU ones.
 #include <cmath>
 
 #include "addon/binding.h"
@@ -25,6 +27,12 @@ at::Tensor floatTensor(const Napi::Value& value, const std::string& what, std::v
     throw UserError(what + ": expected a Float32Array or Float64Array, got dtype " +
                     std::string(c10::toString(t.scalar_type())));
   return t;
+}
+
+std::vector<at::Tensor> onDevice(const std::vector<at::Tensor>& tensors, c10::Device device) {
+  std::vector<at::Tensor> moved;
+  for (const auto& t : tensors) moved.push_back(t.to(device));
+  return moved;
 }
 
 void sameDtype(const at::Tensor& a, const at::Tensor& b, const std::string& what) {
@@ -95,6 +103,7 @@ std::array<double, 4> coderWeights(const Napi::Object& options, const std::strin
 Napi::Value RoiAlign(const Napi::CallbackInfo& info) {
   const std::string where = "roiAlign";
   auto options = argObject(info, 0, "roiAlign");
+  const c10::Device device = opDevice(options, where);
   auto input = floatTensor(options.Get("input"), where + ".input", {-1, -1, -1, -1}, false);
   auto rois = floatTensor(options.Get("rois"), where + ".rois", {-1, 5}, true);
   sameDtype(input, rois, where);
@@ -103,7 +112,7 @@ Napi::Value RoiAlign(const Napi::CallbackInfo& info) {
   int64_t sampling = samplingRatio(options, -1);
   bool aligned = optBool(options, "aligned", false);
   return runInference(info.Env(), [=] {
-    return Out(ops::roiAlignForward(input, rois, scale, ph, pw, sampling, aligned));
+    return Out(ops::roiAlignForward(input.to(device), rois.to(device), scale, ph, pw, sampling, aligned));
   });
 }
 IR_RCNN_BINDING("roiAlign", RoiAlign);
@@ -111,6 +120,7 @@ IR_RCNN_BINDING("roiAlign", RoiAlign);
 Napi::Value RoiAlignBackward(const Napi::CallbackInfo& info) {
   const std::string where = "roiAlignBackward";
   auto options = argObject(info, 0, "roiAlignBackward");
+  const c10::Device device = opDevice(options, where);
   auto grad = floatTensor(options.Get("gradOutput"), where + ".gradOutput", {-1, -1, -1, -1}, false);
   auto rois = floatTensor(options.Get("rois"), where + ".rois", {-1, 5}, true);
   sameDtype(grad, rois, where);
@@ -129,7 +139,7 @@ Napi::Value RoiAlignBackward(const Napi::CallbackInfo& info) {
   int64_t sampling = samplingRatio(options, -1);
   bool aligned = optBool(options, "aligned", false);
   return runInference(info.Env(), [=] {
-    return Out(ops::roiAlignBackward(grad, rois, scale, grad.size(2), grad.size(3), shape[0], shape[1], shape[2],
+    return Out(ops::roiAlignBackward(grad.to(device), rois.to(device), scale, grad.size(2), grad.size(3), shape[0], shape[1], shape[2],
                                      shape[3], sampling, aligned));
   });
 }
@@ -138,6 +148,7 @@ IR_RCNN_BINDING("roiAlignBackward", RoiAlignBackward);
 Napi::Value MultiScaleRoiAlign(const Napi::CallbackInfo& info) {
   const std::string where = "multiScaleRoiAlign";
   auto options = argObject(info, 0, "multiScaleRoiAlign");
+  const c10::Device device = opDevice(options, where);
   auto list = [&](const char* key) {
     Napi::Value v = options.Get(key);
     if (!v.IsArray()) throw UserError(where + "." + key + ": expected an array");
@@ -169,7 +180,7 @@ Napi::Value MultiScaleRoiAlign(const Napi::CallbackInfo& info) {
   int64_t canonicalScale = positiveInt(options, "canonicalScale", 224, where);
   int64_t canonicalLevel = optInt(options, "canonicalLevel", 4);
   return runInference(info.Env(), [=] {
-    return Out(ops::multiScaleRoiAlign(features, boxes, imageSizes, size, sampling, canonicalScale, canonicalLevel));
+    return Out(ops::multiScaleRoiAlign(onDevice(features, device), onDevice(boxes, device), imageSizes, size, sampling, canonicalScale, canonicalLevel));
   });
 }
 IR_RCNN_BINDING("multiScaleRoiAlign", MultiScaleRoiAlign);
@@ -177,13 +188,14 @@ IR_RCNN_BINDING("multiScaleRoiAlign", MultiScaleRoiAlign);
 Napi::Value AssignFpnLevels(const Napi::CallbackInfo& info) {
   const std::string where = "assignFpnLevels";
   auto options = argObject(info, 0, "assignFpnLevels");
+  const c10::Device device = opDevice(options, where);
   auto boxes = floatTensor(options.Get("boxes"), where + ".boxes", {-1, 4}, true);
   int64_t kMin = optInt(options, "kMin", 2), kMax = optInt(options, "kMax", 5);
   if (kMin > kMax) throw UserError(where + ": kMin must not exceed kMax");
   int64_t canonicalScale = positiveInt(options, "canonicalScale", 224, where);
   int64_t canonicalLevel = optInt(options, "canonicalLevel", 4);
   return runInference(info.Env(), [=] {
-    return Out(ops::assignFpnLevels(boxes, kMin, kMax, canonicalScale, canonicalLevel));
+    return Out(ops::assignFpnLevels(boxes.to(device), kMin, kMax, canonicalScale, canonicalLevel));
   });
 }
 IR_RCNN_BINDING("assignFpnLevels", AssignFpnLevels);
@@ -191,12 +203,13 @@ IR_RCNN_BINDING("assignFpnLevels", AssignFpnLevels);
 Napi::Value Nms(const Napi::CallbackInfo& info) {
   const std::string where = "nms";
   auto options = argObject(info, 0, "nms");
+  const c10::Device device = opDevice(options, where);
   auto boxes = floatTensor(options.Get("boxes"), where + ".boxes", {-1, 4}, true);
   auto scores = floatTensor(options.Get("scores"), where + ".scores", {boxes.size(0)}, true);
   sameDtype(boxes, scores, where);
   double threshold = iouThreshold(options, where);
   return runInference(info.Env(), [=] {
-    return Out(ops::nms(boxes, scores, threshold));
+    return Out(ops::nms(boxes.to(device), scores.to(device), threshold));
   });
 }
 IR_RCNN_BINDING("nms", Nms);
@@ -204,6 +217,7 @@ IR_RCNN_BINDING("nms", Nms);
 Napi::Value BatchedNms(const Napi::CallbackInfo& info) {
   const std::string where = "batchedNms";
   auto options = argObject(info, 0, "batchedNms");
+  const c10::Device device = opDevice(options, where);
   auto boxes = floatTensor(options.Get("boxes"), where + ".boxes", {-1, 4}, true);
   auto scores = floatTensor(options.Get("scores"), where + ".scores", {boxes.size(0)}, true);
   sameDtype(boxes, scores, where);
@@ -212,7 +226,7 @@ Napi::Value BatchedNms(const Napi::CallbackInfo& info) {
     throw UserError(where + ".idxs: expected an Int32Array or BigInt64Array of class indices");
   double threshold = iouThreshold(options, where);
   return runInference(info.Env(), [=] {
-    return Out(ops::batchedNms(boxes, scores, idxs.to(at::kLong), threshold));
+    return Out(ops::batchedNms(boxes.to(device), scores.to(device), idxs.to(device, at::kLong), threshold));
   });
 }
 IR_RCNN_BINDING("batchedNms", BatchedNms);
@@ -220,11 +234,12 @@ IR_RCNN_BINDING("batchedNms", BatchedNms);
 Napi::Value BoxIou(const Napi::CallbackInfo& info) {
   const std::string where = "boxIou";
   auto options = argObject(info, 0, "boxIou");
+  const c10::Device device = opDevice(options, where);
   auto a = floatTensor(options.Get("boxes1"), where + ".boxes1", {-1, 4}, true);
   auto b = floatTensor(options.Get("boxes2"), where + ".boxes2", {-1, 4}, true);
   sameDtype(a, b, where);
   return runInference(info.Env(), [=] {
-    return Out(ops::boxIou(a, b));
+    return Out(ops::boxIou(a.to(device), b.to(device)));
   });
 }
 IR_RCNN_BINDING("boxIou", BoxIou);
@@ -232,13 +247,14 @@ IR_RCNN_BINDING("boxIou", BoxIou);
 Napi::Value EncodeBoxes(const Napi::CallbackInfo& info) {
   const std::string where = "encodeBoxes";
   auto options = argObject(info, 0, "encodeBoxes");
+  const c10::Device device = opDevice(options, where);
   auto reference = floatTensor(options.Get("reference"), where + ".reference", {-1, 4}, true);
   auto proposals = floatTensor(options.Get("proposals"), where + ".proposals", {reference.size(0), 4}, true);
   sameDtype(reference, proposals, where);
   ops::BoxCoder coder;
   coder.weights = coderWeights(options, where);
   return runInference(info.Env(), [=] {
-    return Out(coder.encode(reference, proposals));
+    return Out(coder.encode(reference.to(device), proposals.to(device)));
   });
 }
 IR_RCNN_BINDING("encodeBoxes", EncodeBoxes);
@@ -246,6 +262,7 @@ IR_RCNN_BINDING("encodeBoxes", EncodeBoxes);
 Napi::Value DecodeBoxes(const Napi::CallbackInfo& info) {
   const std::string where = "decodeBoxes";
   auto options = argObject(info, 0, "decodeBoxes");
+  const c10::Device device = opDevice(options, where);
   auto boxes = floatTensor(options.Get("boxes"), where + ".boxes", {-1, 4}, true);
   auto deltas = floatTensor(options.Get("deltas"), where + ".deltas", {boxes.size(0), -1}, true);
   sameDtype(boxes, deltas, where);
@@ -254,7 +271,7 @@ Napi::Value DecodeBoxes(const Napi::CallbackInfo& info) {
   coder.weights = coderWeights(options, where);
   coder.bboxXformClip = optNumber(options, "clip", coder.bboxXformClip);
   return runInference(info.Env(), [=] {
-    return Out(coder.decode(deltas, boxes));
+    return Out(coder.decode(deltas.to(device), boxes.to(device)));
   });
 }
 IR_RCNN_BINDING("decodeBoxes", DecodeBoxes);
@@ -262,11 +279,12 @@ IR_RCNN_BINDING("decodeBoxes", DecodeBoxes);
 Napi::Value ClipBoxes(const Napi::CallbackInfo& info) {
   const std::string where = "clipBoxes";
   auto options = argObject(info, 0, "clipBoxes");
+  const c10::Device device = opDevice(options, where);
   auto boxes = floatTensor(options.Get("boxes"), where + ".boxes", {-1, 4}, true);
   int64_t height = optInt(options, "height", -1), width = optInt(options, "width", -1);
   if (height < 0 || width < 0) throw UserError(where + ": height and width must be non-negative integers");
   return runInference(info.Env(), [=] {
-    return Out(ops::clipBoxesToImage(boxes, height, width));
+    return Out(ops::clipBoxesToImage(boxes.to(device), height, width));
   });
 }
 IR_RCNN_BINDING("clipBoxes", ClipBoxes);
@@ -274,10 +292,11 @@ IR_RCNN_BINDING("clipBoxes", ClipBoxes);
 Napi::Value RemoveSmallBoxes(const Napi::CallbackInfo& info) {
   const std::string where = "removeSmallBoxes";
   auto options = argObject(info, 0, "removeSmallBoxes");
+  const c10::Device device = opDevice(options, where);
   auto boxes = floatTensor(options.Get("boxes"), where + ".boxes", {-1, 4}, true);
   double minSize = reqNumber(options, "minSize");
   return runInference(info.Env(), [=] {
-    return Out(ops::removeSmallBoxes(boxes, minSize));
+    return Out(ops::removeSmallBoxes(boxes.to(device), minSize));
   });
 }
 IR_RCNN_BINDING("removeSmallBoxes", RemoveSmallBoxes);

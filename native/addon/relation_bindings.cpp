@@ -1,6 +1,7 @@
 // Bindings of the IR module for tests and inspection (typed in src/relation.ts): the top-K graph
 // builder, one forward (and optionally backward) pass of the module on given features and boxes,
-// and the sparse propagation P·X with its gradients.
+// and the sparse propagation P·X with its gradients. Each takes `device` as the ops do (inputs
+// copied there, results back to the host).
 #include "addon/binding.h"
 #include "addon/detector_handle.h"
 #include "model/autocast_scope.h"
@@ -37,7 +38,8 @@ Napi::Value BuildTopKGraph(const Napi::CallbackInfo& info) {
   if (keep.sizes() != scores.sizes()) throw UserError("buildTopKGraph keep: expected the shape of scores");
   int64_t k = optInt(args, "k", -1);
   if (k < 0) throw UserError("buildTopKGraph k: expected an integer >= 0");
-  return runAsync(info.Env(), [=] { return graphOut(ops::buildTopKGraph(scores, keep, k)); });
+  const c10::Device device = opDevice(args, "buildTopKGraph");
+  return runAsync(info.Env(), [=] { return graphOut(ops::buildTopKGraph(scores.to(device), keep.to(device), k)); });
 }
 IR_RCNN_BINDING("buildTopKGraph", BuildTopKGraph);
 
@@ -84,10 +86,13 @@ Napi::Value RelationForward(const Napi::CallbackInfo& info) {
   at::Tensor gradOutput;
   if (!args.Get("gradOutput").IsUndefined())
     gradOutput = toTensor(args.Get("gradOutput"), "relationForward gradOutput", TensorSpec{dtype, {n, d}, true});
+  const c10::Device device = opDevice(args, "relationForward");
 
-  return runAsync(info.Env(), [=] {
+  return runAsync(info.Env(), [=, features = features.to(device), boxes = boxes.to(device),
+                   labels = labels.defined() ? labels.to(device) : labels,
+                   gradOutput = gradOutput.defined() ? gradOutput.to(device) : gradOutput] {
     model::RelationModule module(options);
-    module->to(dtype);
+    module->to(device, dtype);
     auto parameters = module->named_parameters();
     {
       torch::NoGradGuard noGrad;
@@ -104,7 +109,7 @@ Napi::Value RelationForward(const Napi::CallbackInfo& info) {
     at::Tensor input = backward ? features.clone().requires_grad_(true) : features;
     model::RelationOutput result;
     {
-      model::AutocastScope scope(autocast, model::AutocastScope::Device::kCpu);
+      model::AutocastScope scope(autocast, c10::DeviceType::CPU);
       result = module->forward(input, boxes);
     }
 
@@ -152,11 +157,12 @@ Napi::Value RelationPropagate(const Napi::CallbackInfo& info) {
   at::Tensor rows = indexTensor(args.Get("rows"), "relationPropagate rows", e, n);
   at::Tensor cols = indexTensor(args.Get("cols"), "relationPropagate cols", e, n);
   at::Tensor gradOutput = toTensor(args.Get("gradOutput"), "relationPropagate gradOutput", TensorSpec{dtype, {n, input.size(1)}, true});
+  const c10::Device device = opDevice(args, "relationPropagate");
   return runAsync(info.Env(), [=] {
-    at::Tensor x = input.clone().requires_grad_(true);
-    at::Tensor v = values.clone().requires_grad_(true);
-    at::Tensor output = model::sparsePropagate({rows, cols, v}, x);
-    output.backward(gradOutput);
+    at::Tensor x = input.to(device).clone().requires_grad_(true);
+    at::Tensor v = values.to(device).clone().requires_grad_(true);
+    at::Tensor output = model::sparsePropagate({rows.to(device), cols.to(device), v}, x);
+    output.backward(gradOutput.to(device));
     return Out::object().set("output", output.detach()).set("gradInput", x.grad()).set("gradValues", v.grad());
   });
 }

@@ -12,9 +12,11 @@ std::pair<at::Tensor, at::Tensor> BalancedPositiveNegativeSampler::operator()(co
   auto negative = torch::nonzero(labels == 0).view(-1);
   int64_t numPos = std::min<int64_t>(positive.numel(), static_cast<int64_t>(batchSize_ * positiveFraction_));
   int64_t numNeg = std::min<int64_t>(negative.numel(), batchSize_ - numPos);
-  auto opts = torch::dtype(torch::kInt64).device(labels.device());
-  auto perm1 = torch::randperm(positive.numel(), opts).slice(0, 0, numPos);
-  auto perm2 = torch::randperm(negative.numel(), opts).slice(0, 0, numNeg);
+  // The permutations come from the CPU generator on every device, so that one seed samples the same
+  // anchors and proposals on CPU and CUDA (scripts/gpu-check.sh compares their training steps).
+  auto cpu = torch::dtype(torch::kInt64);
+  auto perm1 = torch::randperm(positive.numel(), cpu).slice(0, 0, numPos).to(labels.device());
+  auto perm2 = torch::randperm(negative.numel(), cpu).slice(0, 0, numNeg).to(labels.device());
   return {positive.index({perm1}), negative.index({perm2})};
 }
 

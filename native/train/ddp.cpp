@@ -10,6 +10,8 @@
 #if defined(IR_RCNN_WITH_CUDA) && defined(USE_C10D_NCCL)
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
+
+#include "compat/c10d.h"
 #endif
 
 namespace ir_rcnn::train {
@@ -20,7 +22,7 @@ bool distributedAvailable() { return true; }
 
 struct Distributed::Impl {
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroup> group;
+  c10::intrusive_ptr<compat::CollectiveGroup> group;
 };
 
 namespace {
@@ -73,6 +75,7 @@ Distributed::Distributed(const DistributedOptions& options, c10::Device device)
     storeOptions.numWorkers = static_cast<size_t>(options.worldSize);
     storeOptions.waitWorkers = true;
     storeOptions.timeout = options.timeout;
+    compat::useClassicTcpStore(storeOptions);
     impl_->store = c10::make_intrusive<c10d::TCPStore>(options.masterAddr, storeOptions);
     auto store = c10::make_intrusive<c10d::PrefixStore>("ir_rcnn", impl_->store);
     if (device.is_cuda()) {

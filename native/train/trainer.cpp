@@ -63,7 +63,7 @@ StepResult Trainer::step(const std::vector<MicroBatch>& microBatches, bool reque
   for (size_t m = 0; m < microBatches.size(); ++m) {
     std::map<std::string, at::Tensor> losses;
     {
-      model::AutocastScope autocast(options_.amp, model::AutocastScope::Device::kCuda);
+      model::AutocastScope autocast(options_.amp, c10::DeviceType::CUDA);
       losses = model_.losses(microBatches[m]);
     }
     if (losses.empty()) throw std::runtime_error("model: returned no loss terms");
