@@ -84,10 +84,12 @@ describe('model: torchvision parity on full-size images of many shapes (R50-FPN,
       const trace = await detector.trace([pixels], { scoreThreshold: 0 });
       const [rh, rw] = trace.imageSizes[0];
       assert.ok(rh >= 1 && rw >= 1 && Math.max(rh, rw) <= reference.maxSize, `${height}×${width} resized to ${rh}×${rw}`);
+      // Boxes are clipped in the resized image and scaled back in float32, as torchvision does, so
+      // a box at the border may pass it by float rounding (4000.0002 for 4000).
       const boxes = trace.detections[0].boxes.data;
       for (let i = 0; i < boxes.length; i += 4) {
         const [x1, y1, x2, y2] = boxes.subarray(i, i + 4);
-        assert.ok(x1 >= 0 && y1 >= 0 && x2 <= width && y2 <= height, `${height}×${width}: box ${[x1, y1, x2, y2]} outside the image`);
+        assert.ok(x1 >= 0 && y1 >= 0 && x2 <= width + 1e-3 && y2 <= height + 1e-3, `${height}×${width}: box ${[x1, y1, x2, y2]} outside the image`);
       }
     }
   });

@@ -203,14 +203,25 @@ describe('relation module: the hand-worked example', () => {
 
 describe('relation module: a hub node', () => {
   it('a row of the symmetrised graph far longer than 2K propagates as the dense reference', async () => {
-    // Node 0 is every other node's most related one (Φ(f)Φ(f)ᵀ: 0.5 with the hub, 0.25 or 0 among
-    // the others), so each row's top-2 holds it and the union gives the hub n − 1 ≫ 2K entries:
-    // a buffer sized from 2K per row would overflow here.
+    // Node 0 is every other node's most related one, so each row's top-2 holds it and the union
+    // gives the hub n − 1 ≫ 2K entries: a buffer sized from 2K per row would overflow here. With Φ
+    // the identity (D = n) and standardised rows, node i > 0 (one-hot at i) is positive only at i,
+    // so two of them score 0 together, while the hub (1 everywhere but at 0) is positive at every
+    // i > 0 and scores above 0 with each of them.
     const n = 48;
     const k = 2;
-    const f: Matrix = Array.from({ length: n }, (_, i) => Array.from({ length: D }, (_, d) => (i === 0 ? 1 : d === i % D ? 0.5 : 0)));
+    const f: Matrix = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, d) => (i === 0 ? Number(d > 0) : Number(d === i))));
     const b: Box[] = Array.from({ length: n }, (_, i) => [30 * i, 0, 30 * i + 10, 10]);
-    const { out, ref } = await run({ spatial: false, k }, handWeights(), f, b);
+    const rand = random(11);
+    const weights: Weights = {
+      'phi.0.weight': identity(n),
+      'phi.0.bias': new Array(n).fill(0),
+      'phi.2.weight': identity(n),
+      'phi.2.bias': new Array(n).fill(0),
+      'gcn.0.weight': randomMatrix(rand, n, n),
+      'gcn.1.weight': randomMatrix(rand, n, n),
+    };
+    const { out, ref } = await run({ spatial: false, k }, weights, f, b);
     const hubEntries = Array.from(out.graph.src.data).filter((s) => s === 0).length;
     assert.strictEqual(hubEntries, n - 1);
     assert.deepStrictEqual(edgeList(out), ref.edges.map((e) => [e.src, e.dst, e.type]));
