@@ -39,15 +39,16 @@ const identity = (n: number): Matrix => Array.from({ length: n }, (_, i) => Arra
 const randomMatrix = (rand: () => number, rows: number, cols: number, scale = 1): Matrix =>
   Array.from({ length: rows }, () => Array.from({ length: cols }, () => (rand() * 2 - 1) * scale));
 
-function handWeights(): Weights {
+/** Φ the identity (with ReLU) and random GCN layers, of width d. */
+function handWeights(d = D): Weights {
   const rand = random(11);
   return {
-    'phi.0.weight': identity(D),
-    'phi.0.bias': new Array(D).fill(0),
-    'phi.2.weight': identity(D),
-    'phi.2.bias': new Array(D).fill(0),
-    'gcn.0.weight': randomMatrix(rand, D, D),
-    'gcn.1.weight': randomMatrix(rand, D, D),
+    'phi.0.weight': identity(d),
+    'phi.0.bias': new Array(d).fill(0),
+    'phi.2.weight': identity(d),
+    'phi.2.bias': new Array(d).fill(0),
+    'gcn.0.weight': randomMatrix(rand, d, d),
+    'gcn.1.weight': randomMatrix(rand, d, d),
   };
 }
 
@@ -212,16 +213,7 @@ describe('relation module: a hub node', () => {
     const k = 2;
     const f: Matrix = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, d) => (i === 0 ? Number(d > 0) : Number(d === i))));
     const b: Box[] = Array.from({ length: n }, (_, i) => [30 * i, 0, 30 * i + 10, 10]);
-    const rand = random(11);
-    const weights: Weights = {
-      'phi.0.weight': identity(n),
-      'phi.0.bias': new Array(n).fill(0),
-      'phi.2.weight': identity(n),
-      'phi.2.bias': new Array(n).fill(0),
-      'gcn.0.weight': randomMatrix(rand, n, n),
-      'gcn.1.weight': randomMatrix(rand, n, n),
-    };
-    const { out, ref } = await run({ spatial: false, k }, weights, f, b);
+    const { out, ref } = await run({ spatial: false, k }, handWeights(n), f, b);
     const hubEntries = Array.from(out.graph.src.data).filter((s) => s === 0).length;
     assert.strictEqual(hubEntries, n - 1);
     assert.deepStrictEqual(edgeList(out), ref.edges.map((e) => [e.src, e.dst, e.type]));
