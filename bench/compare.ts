@@ -2,10 +2,10 @@
 // becomes a notice and the row keeps our timing alone.
 import * as fs from 'fs';
 import * as path from 'path';
-import type { Tensor } from '../src/native';
 import type { BenchContext } from './context';
 import type { Plan, Stats } from './harness';
 import { writeInputs } from './python';
+import type { Tensor } from '../src/types';
 
 export interface Reference {
   reference: { name: string; stats: Stats };

@@ -29,7 +29,7 @@ export const detectSection: Section = async (context) => {
       image: { data: image.data, shape: [image.height, image.width, 3] },
     }, { op: 'detect', device: context.device, image: 'image', batch, seed: 0, minSize, maxSize, candidates: CANDIDATES, maxDets: MAX_DETS, weightsOut: weights }, plan);
     if (!ref) context.notice('detect: without the torchvision run the weights are our random init and the score threshold is the default 0.05');
-    const scoreThreshold = ref ? (ref.answer.scoreThresh as number) : undefined;
+    const scoreThreshold = ref ? (ref.answer.scoreThreshold as number) : undefined;
 
     // Both models loaded (once, from the first run's weights), then timed in alternation: the IR
     // module's share is the median of the paired differences, which a slow spell of the machine

@@ -9,16 +9,17 @@
 import * as path from 'path';
 import { resolveConfig } from '../src/config';
 import { Random } from '../src/data/random';
-import { Detector, type Detection } from '../src/detector';
+import { Detector } from '../src/detector';
 import { decodeRgb } from '../src/image';
-import { torchInfo, type Tensor } from '../src/native';
+import { torchInfo } from '../src/native';
 import * as ops from '../src/ops';
-import { buildTopKGraph, relationForward, relationPropagate, type FloatTensor } from '../src/relation';
+import { buildTopKGraph, relationForward, relationPropagate } from '../src/relation';
 import { NativeTrainer } from '../src/train/native_trainer';
 import { seededStateDict } from '../test/model_seeded_weights';
 import { relativeDifference } from '../test/relative_difference';
 import { clusteredBoxes, randomBoxes, randomFloats, randomRois, randomScores, testImage, trainTarget } from './inputs';
 import { MODELS, cocoConfig } from './models';
+import type { Detection, FloatTensor, Tensor } from '../src/types';
 
 type Check = { name: string; run: () => Promise<string> };
 

@@ -1,8 +1,7 @@
 // Seeded bench inputs: feature maps, boxes, scores and a test image, the same on every run so
 // that timings compare like with like (NMS and RoIAlign costs depend on the boxes).
 import { Random } from '../src/data/random';
-import type { Tensor } from '../src/native';
-import type { TrainTarget } from '../src/train/native_trainer';
+import type { ImageTargets, Tensor } from '../src/types';
 
 export function randomFloats(seed: number, shape: number[], scale = 1): Tensor<Float32Array> {
   const random = new Random(seed);
@@ -84,7 +83,7 @@ export function testImage(seed: number, width: number, height: number): { data: 
 }
 
 /** Six boxes of random COCO classes (1..90) inside width × height: a training target. */
-export function trainTarget(seed: number, width: number, height: number): TrainTarget {
+export function trainTarget(seed: number, width: number, height: number): ImageTargets {
   const random = new Random(seed);
   const boxes = randomBoxes(seed, 6, width, height, 16, 200).data;
   return { boxes, labels: Int32Array.from({ length: 6 }, () => random.int(1, 90)), crowdBoxes: new Float32Array(0) };

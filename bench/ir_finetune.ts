@@ -45,7 +45,7 @@ async function main(): Promise<void> {
 
   // 1. The first step, both models on one seeded batch: an image with three boxes.
   const image = testImage(3, size, size);
-  const target = { boxes: randomBoxes(5, 3, size, size, 24, 160), labels: new Int32Array([1, 3, 1]) };
+  const target = { boxes: randomBoxes(5, 3, size, size, 24, 160).data, labels: new Int32Array([1, 3, 1]), crowdBoxes: new Float32Array(0) };
   const first: Record<string, Record<string, number>> = {};
   for (const preset of ['faster_rcnn_r50_fpn_coco', 'ir_rcnn_r50_fpn_coco']) {
     const detector = await Detector.load({ config: model(preset), weights, allowMissing: true });

@@ -4,8 +4,8 @@
 import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import type { Tensor } from '../src/native';
 import { summarize, type Plan, type Stats } from './harness';
+import type { Tensor } from '../src/types';
 
 const SCRIPT = path.resolve(__dirname, '..', '..', 'bench', 'torchvision_bench.py');
 

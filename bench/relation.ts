@@ -4,11 +4,11 @@
 // parameters (4.2M, default init) and returns the N×N semantic logits, as relationForward does.
 import * as ops from '../src/ops';
 import { buildTopKGraph, relationForward, relationPropagate } from '../src/relation';
-import type { Tensor } from '../src/native';
 import { timeReference } from './compare';
 import type { Section } from './context';
 import { measure, row, type BenchRow } from './harness';
 import { randomBoxes, randomFloats } from './inputs';
+import type { Tensor } from '../src/types';
 
 const K = 64;
 const DIM = 1024;

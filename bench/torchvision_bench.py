@@ -198,7 +198,7 @@ def detect(job, x):
         with torch.inference_mode():
             kept["boxes"] = model([as_input(image, device)] * job.get("batch", 1))[0]["boxes"].shape[0]
 
-    return run, lambda: {"scoreThresh": threshold, "boxes": kept["boxes"]}
+    return run, lambda: {"scoreThreshold": threshold, "boxes": kept["boxes"]}
 
 
 def train_step(job, x):

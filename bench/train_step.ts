@@ -5,12 +5,12 @@ import * as path from 'path';
 import { resolveConfig } from '../src/config';
 import { NativeTrainer } from '../src/train/native_trainer';
 import { readStateDict } from '../src/weights';
-import type { Tensor } from '../src/native';
 import { timeReference } from './compare';
 import type { Section } from './context';
 import { peakGpuMemory, row, summarize, timeInterleaved, type BenchRow } from './harness';
 import { testImage, trainTarget } from './inputs';
 import { MODELS, cocoConfig } from './models';
+import type { Tensor } from '../src/types';
 
 // The paper's lr on both sides (0.02, without warm-up: the steps timed are the first few).
 const SOLVER = { lr: 0.02, momentum: 0.9, weightDecay: 1e-4 };

@@ -1,17 +1,10 @@
 // The Detector: a config, a native Faster R-CNN / IR R-CNN built from it, torchvision-compatible
 // weights loaded into it, and detect() from image paths or Buffers to COCO-style detections.
 import { resolveConfig, type Config, type ConfigInput } from './config';
-import { decodeRgb, type ImageSource, type RgbPixels } from './image';
-import { nativeFunction, type Float32Tensor, type Int32Tensor, type Tensor } from './native';
+import { decodeRgb } from './image';
+import { nativeFunction } from './native';
 import { checkStrict, matchStateDict, readStateDict, type StrictOptions } from './weights';
-
-/** One detection in original-image pixels; bbox is [x, y, width, height] as in COCO results. */
-export interface Detection {
-  bbox: [number, number, number, number];
-  score: number;
-  /** The dataset category id (the class index unless the config maps it). */
-  categoryId: number;
-}
+import type { Detection, Float32Tensor, ImageSource, ImageTargets, Int32Tensor, RgbImage, Tensor } from './types';
 
 /** The relation graph among an image's detections (detect({ returnGraph: true }), IR models). */
 export interface DetectionGraph {
@@ -71,9 +64,9 @@ interface RawDetections {
   graph?: { src: Int32Tensor; dst: Int32Tensor; type: Tensor<Uint8Array>; weight: Float32Tensor };
 }
 interface NativeDetectOptions {
-  scoreThresh?: number;
-  nmsThresh?: number;
-  maxDets?: number;
+  scoreThreshold?: number;
+  nmsThreshold?: number;
+  maxDetections?: number;
   returnGraph?: boolean;
 }
 
@@ -88,20 +81,10 @@ export interface DetectorTrace {
   detections: RawDetections[];
 }
 
-/** Ground truth of one image for Detector.losses(), in that image's pixels. */
-export interface LossTarget {
-  /** [n, 4] (x1, y1, x2, y2). */
-  boxes: Float32Tensor;
-  /** [n] class indices 1..numClasses-1. */
-  labels: Int32Array;
-  /** [m, 4] crowd regions (COCO iscrowd): never positives, and what overlaps them is ignored. */
-  crowd?: Float32Tensor;
-}
-
 interface NativeTarget {
   boxes: Float32Tensor;
   labels: Int32Tensor;
-  crowd?: Float32Tensor;
+  crowdBoxes: Float32Tensor;
 }
 
 const native = {
@@ -111,13 +94,13 @@ const native = {
   stateDict: () => nativeFunction<(h: Handle) => Promise<Record<string, Float32Tensor>>>('detectorStateDict'),
   parameterCount: () => nativeFunction<(h: Handle) => ParameterCount>('detectorParameterCount'),
   toDevice: () => nativeFunction<(h: Handle, device: string) => Promise<void>>('detectorToDevice'),
-  detect: () => nativeFunction<(h: Handle, images: RgbPixels[], options: NativeDetectOptions) => Promise<RawDetections[]>>('detectorDetect'),
+  detect: () => nativeFunction<(h: Handle, images: RgbImage[], options: NativeDetectOptions) => Promise<RawDetections[]>>('detectorDetect'),
   losses: () =>
-    nativeFunction<(h: Handle, images: RgbPixels[], targets: NativeTarget[], options: { seed?: number }) => Promise<Record<string, number>>>(
+    nativeFunction<(h: Handle, images: RgbImage[], targets: NativeTarget[], options: { seed?: number }) => Promise<Record<string, number>>>(
       'detectorLosses',
     ),
   trace: () =>
-    nativeFunction<(h: Handle, images: RgbPixels[], options: NativeDetectOptions, proposals?: Float32Tensor[]) => Promise<DetectorTrace>>(
+    nativeFunction<(h: Handle, images: RgbImage[], options: NativeDetectOptions, proposals?: Float32Tensor[]) => Promise<DetectorTrace>>(
       'detectorTrace',
     ),
 };
@@ -193,13 +176,13 @@ export class Detector {
   }
 
   /** detect() on decoded RGB pixels. */
-  async detectPixels(images: RgbPixels[], options: DetectOptions = {}): Promise<ImageResult[]> {
+  async detectPixels(images: RgbImage[], options: DetectOptions = {}): Promise<ImageResult[]> {
     const raw = await native.detect()(this.handle, images, this.nativeOptions(options));
     return raw.map((r) => this.toResult(r));
   }
 
   /** Every stage of one pass; `proposals` (network-input pixels) replace the RPN's when given. */
-  trace(images: RgbPixels[], options: DetectOptions = {}, proposals?: Float32Tensor[]): Promise<DetectorTrace> {
+  trace(images: RgbImage[], options: DetectOptions = {}, proposals?: Float32Tensor[]): Promise<DetectorTrace> {
     return native.trace()(this.handle, images, this.nativeOptions(options), proposals);
   }
 
@@ -208,16 +191,20 @@ export class Detector {
    * loss_box_reg, and loss_relation for IR models), without gradients or updates; `seed` seeds
    * torch's RNG for the samplers first, as torch.manual_seed does.
    */
-  losses(images: RgbPixels[], targets: LossTarget[], options: { seed?: number } = {}): Promise<Record<string, number>> {
-    const nativeTargets = targets.map((t) => ({ ...t, labels: { data: t.labels, shape: [t.labels.length] } }));
+  losses(images: RgbImage[], targets: ImageTargets[], options: { seed?: number } = {}): Promise<Record<string, number>> {
+    const nativeTargets = targets.map((t) => ({
+      boxes: { data: t.boxes, shape: [t.boxes.length / 4, 4] },
+      labels: { data: t.labels, shape: [t.labels.length] },
+      crowdBoxes: { data: t.crowdBoxes, shape: [t.crowdBoxes.length / 4, 4] },
+    }));
     return native.losses()(this.handle, images, nativeTargets, options);
   }
 
   private nativeOptions(options: DetectOptions): NativeDetectOptions {
     return {
-      scoreThresh: options.scoreThreshold,
-      nmsThresh: options.nmsThreshold,
-      maxDets: options.maxDetections,
+      scoreThreshold: options.scoreThreshold,
+      nmsThreshold: options.nmsThreshold,
+      maxDetections: options.maxDetections,
       returnGraph: options.returnGraph ?? false,
     };
   }
@@ -229,7 +216,7 @@ export class Detector {
     for (let i = 0; i < raw.scores.data.length; i++) {
       const label = raw.labels.data[i];
       const [x1, y1, x2, y2] = [b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]];
-      detections.push({ bbox: [x1, y1, x2 - x1, y2 - y1], score: raw.scores.data[i], categoryId: ids ? ids[label] : label });
+      detections.push({ bbox: [x1, y1, x2 - x1, y2 - y1], score: raw.scores.data[i], label, categoryId: ids ? ids[label] : label });
     }
     if (!raw.graph) return { detections };
     const g = raw.graph;

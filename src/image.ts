@@ -2,16 +2,7 @@
 // pixels, row-major HWC, with the EXIF orientation applied, grey levels copied to R, G and B, and
 // any alpha channel dropped.
 import sharp from 'sharp';
-
-/** 8-bit RGB pixels, row-major, 3 bytes per pixel. */
-export interface RgbPixels {
-  data: Uint8Array;
-  height: number;
-  width: number;
-}
-
-/** A path or an encoded image. */
-export type ImageSource = string | Buffer;
+import type { ImageSource, RgbImage } from './types';
 
 /** Names an image source in messages: the path, or `image #i` for a Buffer. */
 export function describeSource(source: ImageSource, index: number): string {
@@ -19,7 +10,7 @@ export function describeSource(source: ImageSource, index: number): string {
 }
 
 /** Decodes one image; a missing, unreadable or corrupt image is a one-line error naming it. */
-export async function decodeRgb(source: ImageSource, index = 0): Promise<RgbPixels> {
+export async function decodeRgb(source: ImageSource, index = 0): Promise<RgbImage> {
   const name = describeSource(source, index);
   let raw: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {

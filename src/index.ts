@@ -1,19 +1,19 @@
 // The public API of ir-rcnn. Everything a user needs is exported from here; the raw addon is not.
 
 // Detection: the detector, its configs and image decoding.
+export type { Detection, ImageSource, ImageTargets, RgbImage, Tensor, TensorData, FloatArray, FloatTensor, Float32Tensor, Int32Tensor } from './types';
+export { IrRcnnError, isIrRcnnError, ERROR_CODES, type IrRcnnErrorCode } from './errors';
 export {
   Detector,
-  type Detection,
   type DetectionGraph,
   type DetectOptions,
   type ImageResult,
   type LoadOptions,
-  type LossTarget,
   type ParameterCount,
 } from './detector';
 export { resolveConfig, presets, configSchema, COCO_CATEGORY_IDS, type Config, type ConfigInput, type ModelConfig } from './config';
 export { relationOptionsSchema, type RelationOptions, type RelationOptionsInput } from './config/relation';
-export { decodeRgb, type RgbPixels, type ImageSource } from './image';
+export { decodeRgb } from './image';
 
 // Training.
 export { train, distributedFromEnv, type TrainOptions, type TrainDataset } from './train/train';
@@ -43,7 +43,7 @@ export {
 export * as plot from './plot';
 
 // Data: COCO annotations, images, batches, the synthetic small-object set.
-export { loadCocoAnnotations, imageAnnotations, type CocoAnnotations, type ImageTargets, type LoadCocoOptions } from './data/coco';
+export { loadCocoAnnotations, imageAnnotations, type CocoAnnotations, type LoadCocoOptions } from './data/coco';
 export { createBatchLoader, loaderBatchesPerEpoch, type Batch, type BatchLoaderOptions } from './data/loader';
 export { decodeImage, type DecodedImage } from './data/images';
 export { generateSyntheticDataset, type SyntheticDataset, type SyntheticOptions } from './data/synthetic';
@@ -69,9 +69,7 @@ export {
   removeSmallBoxes,
 } from './ops';
 export type {
-  FloatArray,
   DeviceOption,
-  FloatTensor,
   BoxCoderWeights,
   RoiAlignOptions,
   RoiAlignBackwardOptions,
@@ -83,5 +81,5 @@ export type {
 export { relationForward, buildTopKGraph, type RelationGraph, type RelationForwardOutput, type TopKGraph } from './relation';
 
 // The native side.
-export { setNumThreads, torchInfo, type Tensor, type TorchInfo } from './native';
+export { setNumThreads, torchInfo, type TorchInfo } from './native';
 export { doctor, formatDoctorReport, type DoctorReport, type Problem } from './doctor';

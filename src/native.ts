@@ -5,17 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-/** Typed arrays that cross the boundary; the dtype follows the array type. */
-export type TensorData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array;
-
-/** A dense, row-major tensor as the addon reads and writes it. */
-export interface Tensor<D extends TensorData = TensorData> {
-  data: D;
-  shape: number[];
-}
-
-export type Float32Tensor = Tensor<Float32Array>;
-export type Int32Tensor = Tensor<Int32Array>;
+import type { Tensor, TensorData } from './types';
 
 export interface TorchInfo {
   torchVersion: string;

@@ -1,15 +1,13 @@
 // The detection ops (torchvision 0.14 semantics) as typed async functions. Every function takes
 // one options object; tensors are { data, shape } with Float32Array or Float64Array data (the
 // result has the input's type), and indices come back as Int32Array. Work runs off the JS thread.
-import { nativeFunction, Tensor, Int32Tensor } from './native';
-
-export type FloatArray = Float32Array | Float64Array;
+import { nativeFunction } from './native';
+import type { FloatArray, FloatTensor, Int32Tensor, Tensor } from './types';
 
 /** Where an op runs: 'cpu' (default), 'cuda' or 'cuda:N'. Inputs are copied there and the result back. */
 export interface DeviceOption {
   device?: string;
 }
-export type FloatTensor<D extends FloatArray = FloatArray> = Tensor<D>;
 
 export interface RoiAlignOptions<D extends FloatArray> extends DeviceOption {
   /** Feature maps [B, C, H, W]. */

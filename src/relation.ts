@@ -2,10 +2,10 @@
 // per-row top-K graph builder, one pass of the module on given features and boxes, and the sparse
 // propagation P·X of eq. 6 with its gradients.
 import { relationOptionsSchema, type RelationOptionsInput } from './config/relation';
-import { nativeFunction, type Int32Tensor, type Tensor } from './native';
+import { nativeFunction } from './native';
+import type { FloatTensor, Int32Tensor, Tensor } from './types';
 import type { DeviceOption } from './ops';
 
-export type FloatTensor = Tensor<Float32Array | Float64Array>;
 
 /** A per-row top-K graph in CSR form: the edges of row i are rowPtr[i] .. rowPtr[i+1]-1. */
 export interface TopKGraph {

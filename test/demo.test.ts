@@ -77,9 +77,9 @@ describe('demo: drawing detections and the relation graph', () => {
     await sharp({ create: { width: 64, height: 48, channels: 3, background: '#404040' } }).png().toFile(image);
     const result = {
       detections: [
-        { bbox: [4, 20, 8, 8] as [number, number, number, number], score: 0.9, categoryId: 1 },
-        { bbox: [44, 20, 8, 8] as [number, number, number, number], score: 0.8, categoryId: 3 },
-        { bbox: [30, 2, 6, 6] as [number, number, number, number], score: 0.1, categoryId: 2 },
+        { bbox: [4, 20, 8, 8] as [number, number, number, number], score: 0.9, label: 1, categoryId: 1 },
+        { bbox: [44, 20, 8, 8] as [number, number, number, number], score: 0.8, label: 3, categoryId: 3 },
+        { bbox: [30, 2, 6, 6] as [number, number, number, number], score: 0.1, label: 2, categoryId: 2 },
       ],
       graph: { src: new Int32Array([0, 1, 0]), dst: new Int32Array([1, 0, 2]), type: new Uint8Array([1, 1, 2]), weight: new Float32Array([1, 1, 1]) },
     };

@@ -7,10 +7,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Detector } from '../src/detector';
-import { decodeRgb, type RgbPixels } from '../src/image';
-import type { Float32Tensor } from '../src/native';
+import { decodeRgb } from '../src/image';
 import { seededStateDict } from './model_seeded_weights';
 import { relativeDifference } from './relative_difference';
+import type { Float32Tensor, RgbImage } from '../src/types';
 
 const FIXTURES = path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'model');
 
@@ -35,7 +35,7 @@ interface Reference {
   training: { seed: number; targets: { boxes: number[][]; labels: number[] }[]; losses: Record<string, number> };
 }
 
-function mirrored(image: RgbPixels): RgbPixels {
+function mirrored(image: RgbImage): RgbImage {
   const data = new Uint8Array(image.data.length);
   for (let y = 0; y < image.height; y++) {
     for (let x = 0; x < image.width; x++) {
@@ -110,7 +110,7 @@ function compareDetections(got: { boxes: Float32Tensor; scores: Float32Tensor; l
 describe('model: parity with torchvision Faster R-CNN R50-FPN (seeded)', function () {
   const ref = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'reference.json'), 'utf8')) as Reference;
   let detector: Detector;
-  let image: RgbPixels;
+  let image: RgbImage;
 
   before(async function () {
     detector = await Detector.load({ config: { model: { minSize: ref.minSize, maxSize: ref.maxSize } } });
@@ -166,7 +166,7 @@ describe('model: parity with torchvision Faster R-CNN R50-FPN (seeded)', functio
     const { seed, targets, losses } = ref.training;
     const got = await detector.losses(
       [image, mirrored(image)],
-      targets.map((t) => ({ boxes: { data: new Float32Array(t.boxes.flat()), shape: [t.boxes.length, 4] }, labels: new Int32Array(t.labels) })),
+      targets.map((t) => ({ boxes: new Float32Array(t.boxes.flat()), labels: new Int32Array(t.labels), crowdBoxes: new Float32Array(0) })),
       { seed },
     );
     assert.deepEqual(Object.keys(got).sort(), Object.keys(losses).sort());
@@ -178,7 +178,7 @@ describe('model: parity with torchvision Faster R-CNN R50-FPN (seeded)', functio
     // Crowd regions change what is sampled but never break the losses.
     const withCrowd = await detector.losses(
       [image],
-      [{ boxes: { data: new Float32Array(0), shape: [0, 4] }, labels: new Int32Array(0), crowd: { data: new Float32Array([0, 0, 200, 150]), shape: [1, 4] } }],
+      [{ boxes: new Float32Array(0), labels: new Int32Array(0), crowdBoxes: new Float32Array([0, 0, 200, 150]) }],
       { seed },
     );
     assert.ok(Object.values(withCrowd).every(Number.isFinite), JSON.stringify(withCrowd));

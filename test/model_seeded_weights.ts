@@ -1,7 +1,7 @@
+import type { Float32Tensor } from '../src/types';
 // The seeded state dict of test/fixtures/make_model_fixtures.py, reproduced bit for bit: every
 // tensor is filled from an integer hash of (tensor name, element index), so the ~160 MB torchvision
 // weights behind the committed reference outputs need not be committed.
-import type { Float32Tensor } from '../src/native';
 
 const HEAD_GAINS: Record<string, number> = {
   'rpn.head.cls_logits': 0.5,

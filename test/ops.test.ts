@@ -2,6 +2,7 @@
 // gradients to 1e-4); the largest difference per op is printed at the end.
 import * as assert from 'assert';
 import * as ops from '../src/ops';
+import type { FloatTensor } from '../src/types';
 import { expectClose, expectEqualIndices, f64, i32, largestDifferences, loadCases } from './ops_fixtures';
 
 const FORWARD = 1e-5;
@@ -47,7 +48,7 @@ describe('ops vs torchvision', () => {
         });
         expectClose('multiScaleRoiAlign', output, f64(c.output), FORWARD, `multiScaleRoiAlign ${c.name}`);
         const boxes = c.boxes.map(f64);
-        const all = { data: Float32Array.from(boxes.flatMap((b: ops.FloatTensor) => Array.from(b.data))), shape: [0, 4] };
+        const all = { data: Float32Array.from(boxes.flatMap((b: FloatTensor) => Array.from(b.data))), shape: [0, 4] };
         all.shape[0] = all.data.length / 4;
         const levels = await ops.assignFpnLevels({ boxes: all, kMin: 2, kMax: 5, canonicalScale: c.canonicalScale, canonicalLevel: c.canonicalLevel });
         expectEqualIndices('assignFpnLevels', levels, i32(c.levels), `levels ${c.name}`);

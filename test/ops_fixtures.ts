@@ -2,7 +2,7 @@
 // with them, keeping the largest difference seen per op for the summary line.
 import * as fs from 'fs';
 import * as path from 'path';
-import { Tensor, TensorData } from '../src/native';
+import type { Tensor, TensorData } from '../src/types';
 
 interface Packed {
   dtype: 'float32' | 'float64' | 'int32';

@@ -4,7 +4,8 @@
 import * as assert from 'assert';
 
 import { relationOptionsSchema } from '../src/config/relation';
-import { relationForward, relationPropagate, type FloatTensor, type RelationForwardOutput } from '../src/relation';
+import { relationForward, relationPropagate, type RelationForwardOutput } from '../src/relation';
+import type { FloatTensor } from '../src/types';
 import {
   paperOptions,
   random,

@@ -5,10 +5,10 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import type { Tensor, TensorData } from '../src/native';
 import { checkStrict, matchStateDict, readSafetensors, readStateDict, writeSafetensors } from '../src/weights';
 import { decodeTensor } from '../src/weights/dtype';
 import { unpickle } from '../src/weights/pickle';
+import type { Tensor, TensorData } from '../src/types';
 
 const FIXTURES = path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'weights');
 const fixture = (name: string): string => path.join(FIXTURES, name);

@@ -77,18 +77,18 @@ std::vector<at::Tensor> parseImages(const Napi::Value& value, const char* what) 
 
 model::PostprocessOptions parsePostprocess(const Napi::Value& value, const model::ModelConfig& config) {
   model::PostprocessOptions o;
-  o.scoreThresh = config.roi.scoreThresh;
-  o.nmsThresh = config.roi.nmsThresh;
-  o.detectionsPerImg = config.roi.detectionsPerImg;
+  o.scoreThreshold = config.roi.scoreThreshold;
+  o.nmsThreshold = config.roi.nmsThreshold;
+  o.maxDetections = config.roi.maxDetections;
   if (value.IsUndefined() || value.IsNull()) return o;
   if (!value.IsObject()) throw UserError("detect options: expected an object");
   auto object = value.As<Napi::Object>();
-  o.scoreThresh = optNumber(object, "scoreThresh", o.scoreThresh);
-  o.nmsThresh = optNumber(object, "nmsThresh", o.nmsThresh);
-  o.detectionsPerImg = optInt(object, "maxDets", o.detectionsPerImg);
+  o.scoreThreshold = optNumber(object, "scoreThreshold", o.scoreThreshold);
+  o.nmsThreshold = optNumber(object, "nmsThreshold", o.nmsThreshold);
+  o.maxDetections = optInt(object, "maxDetections", o.maxDetections);
   o.returnGraph = optBool(object, "returnGraph", false);
-  if (o.detectionsPerImg < 0) throw UserError("maxDets: expected an integer >= 0");
-  if (!(o.nmsThresh >= 0 && o.nmsThresh <= 1)) throw UserError("nmsThresh: expected a number in [0, 1]");
+  if (o.maxDetections < 0) throw UserError("maxDetections: expected an integer >= 0");
+  if (!(o.nmsThreshold >= 0 && o.nmsThreshold <= 1)) throw UserError("nmsThreshold: expected a number in [0, 1]");
   return o;
 }
 
@@ -195,7 +195,7 @@ Napi::Value DetectorToDevice(const Napi::CallbackInfo& info) {
 }
 IR_RCNN_BINDING("detectorToDevice", DetectorToDevice);
 
-// detectorDetect(handle, images, { scoreThresh, nmsThresh, maxDets, returnGraph })
+// detectorDetect(handle, images, { scoreThreshold, nmsThreshold, maxDetections, returnGraph })
 //   → Promise<[{ boxes [D,4] (original pixels), scores, labels, proposalIndex, graph? }]>
 Napi::Value DetectorDetect(const Napi::CallbackInfo& info) {
   auto handle = detectorFromJS(info[0], "detect");
@@ -249,7 +249,7 @@ Napi::Value DetectorTrace(const Napi::CallbackInfo& info) {
 IR_RCNN_BINDING("detectorTrace", DetectorTrace);
 
 // targets: [{ boxes: Float32Array [n, 4] (x1, y1, x2, y2, image pixels), labels: Int32Array [n],
-//   crowd?: Float32Array [m, 4] }]
+//   crowdBoxes: Float32Array [m, 4] }]
 std::vector<model::Target> parseTargets(const Napi::Value& value, size_t count) {
   if (!value.IsArray() || value.As<Napi::Array>().Length() != count)
     throw UserError("detectorLosses targets: expected one target per image");
@@ -257,14 +257,14 @@ std::vector<model::Target> parseTargets(const Napi::Value& value, size_t count) 
   std::vector<model::Target> targets;
   for (uint32_t i = 0; i < array.Length(); ++i) {
     std::string name = "detectorLosses target " + std::to_string(i);
-    if (!array.Get(i).IsObject()) throw UserError(name + ": expected { boxes, labels, crowd? }");
+    if (!array.Get(i).IsObject()) throw UserError(name + ": expected { boxes, labels, crowdBoxes }");
     auto object = array.Get(i).As<Napi::Object>();
     model::Target t;
     t.boxes = toTensor(object.Get("boxes"), name + " boxes", TensorSpec{at::kFloat, {-1, 4}, true});
     t.labels = toTensor(object.Get("labels"), name + " labels", TensorSpec{at::kInt, {t.boxes.size(0)}}).to(at::kLong);
-    Napi::Value crowd = object.Get("crowd");
+    Napi::Value crowd = object.Get("crowdBoxes");
     t.crowd = crowd.IsUndefined() || crowd.IsNull() ? torch::zeros({0, 4})
-                                                   : toTensor(crowd, name + " crowd", TensorSpec{at::kFloat, {-1, 4}, true});
+                                                   : toTensor(crowd, name + " crowdBoxes", TensorSpec{at::kFloat, {-1, 4}, true});
     targets.push_back(std::move(t));
   }
   return targets;
@@ -340,19 +340,20 @@ model::ModelConfig parseModelConfig(const Napi::Value& value) {
   c.rpn.preNmsTopNTest = optInt(rpn, "preNmsTopNTest", c.rpn.preNmsTopNTest);
   c.rpn.postNmsTopNTrain = optInt(rpn, "postNmsTopNTrain", c.rpn.postNmsTopNTrain);
   c.rpn.postNmsTopNTest = optInt(rpn, "postNmsTopNTest", c.rpn.postNmsTopNTest);
-  c.rpn.nmsThresh = optNumber(rpn, "nmsThresh", c.rpn.nmsThresh);
-  c.rpn.fgIouThresh = optNumber(rpn, "fgIouThresh", c.rpn.fgIouThresh);
-  c.rpn.bgIouThresh = optNumber(rpn, "bgIouThresh", c.rpn.bgIouThresh);
+  c.rpn.nmsThreshold = optNumber(rpn, "nmsThreshold", c.rpn.nmsThreshold);
+  c.rpn.fgIouThreshold = optNumber(rpn, "fgIouThreshold", c.rpn.fgIouThreshold);
+  c.rpn.bgIouThreshold = optNumber(rpn, "bgIouThreshold", c.rpn.bgIouThreshold);
   c.rpn.batchSizePerImage = optInt(rpn, "batchSizePerImage", c.rpn.batchSizePerImage);
   c.rpn.positiveFraction = optNumber(rpn, "positiveFraction", c.rpn.positiveFraction);
+  c.rpn.scoreThreshold = optNumber(rpn, "scoreThreshold", c.rpn.scoreThreshold);
   auto roi = section(o, "roi");
-  c.roi.fgIouThresh = optNumber(roi, "fgIouThresh", c.roi.fgIouThresh);
-  c.roi.bgIouThresh = optNumber(roi, "bgIouThresh", c.roi.bgIouThresh);
+  c.roi.fgIouThreshold = optNumber(roi, "fgIouThreshold", c.roi.fgIouThreshold);
+  c.roi.bgIouThreshold = optNumber(roi, "bgIouThreshold", c.roi.bgIouThreshold);
   c.roi.batchSizePerImage = optInt(roi, "batchSizePerImage", c.roi.batchSizePerImage);
   c.roi.positiveFraction = optNumber(roi, "positiveFraction", c.roi.positiveFraction);
-  c.roi.scoreThresh = optNumber(roi, "scoreThresh", c.roi.scoreThresh);
-  c.roi.nmsThresh = optNumber(roi, "nmsThresh", c.roi.nmsThresh);
-  c.roi.detectionsPerImg = optInt(roi, "detectionsPerImg", c.roi.detectionsPerImg);
+  c.roi.scoreThreshold = optNumber(roi, "scoreThreshold", c.roi.scoreThreshold);
+  c.roi.nmsThreshold = optNumber(roi, "nmsThreshold", c.roi.nmsThreshold);
+  c.roi.maxDetections = optInt(roi, "maxDetections", c.roi.maxDetections);
   c.roi.representationSize = optInt(roi, "representationSize", c.roi.representationSize);
   auto relation = o.Get("relation");
   if (!relation.IsUndefined() && !relation.IsNull()) {

@@ -11,20 +11,20 @@ namespace ir_rcnn::model {
 struct RpnConfig {
   int64_t preNmsTopNTrain = 2000, preNmsTopNTest = 1000;    // per FPN level
   int64_t postNmsTopNTrain = 2000, postNmsTopNTest = 1000;  // per image
-  double nmsThresh = 0.7;
-  double fgIouThresh = 0.7, bgIouThresh = 0.3;
+  double nmsThreshold = 0.7;
+  double fgIouThreshold = 0.7, bgIouThreshold = 0.3;
   int64_t batchSizePerImage = 256;
   double positiveFraction = 0.5;
-  double scoreThresh = 0.0;
+  double scoreThreshold = 0.0;
 };
 
 struct RoiConfig {
-  double fgIouThresh = 0.5, bgIouThresh = 0.5;
+  double fgIouThreshold = 0.5, bgIouThreshold = 0.5;
   int64_t batchSizePerImage = 512;
   double positiveFraction = 0.25;
-  double scoreThresh = 0.05;
-  double nmsThresh = 0.5;
-  int64_t detectionsPerImg = 100;
+  double scoreThreshold = 0.05;
+  double nmsThreshold = 0.5;
+  int64_t maxDetections = 100;
   int64_t representationSize = 1024;  // TwoMLPHead width
 };
 

@@ -138,11 +138,11 @@ std::vector<ImageDetections> RoIHeadsImpl::postprocess(const at::Tensor& classLo
     auto scores = scoresPerImage[i].slice(1, 1).reshape(-1);
     labels = labels.slice(1, 1).reshape(-1);
     auto candidate = torch::arange(scores.size(0), labels.options());
-    auto keep = torch::nonzero(scores > options.scoreThresh).view(-1);
+    auto keep = torch::nonzero(scores > options.scoreThreshold).view(-1);
     boxes = boxes.index({keep}), scores = scores.index({keep}), labels = labels.index({keep}), candidate = candidate.index({keep});
     keep = ops::removeSmallBoxes(boxes, 1e-2);
     boxes = boxes.index({keep}), scores = scores.index({keep}), labels = labels.index({keep}), candidate = candidate.index({keep});
-    keep = ops::batchedNms(boxes, scores, labels, options.nmsThresh).slice(0, 0, options.detectionsPerImg);
+    keep = ops::batchedNms(boxes, scores, labels, options.nmsThreshold).slice(0, 0, options.maxDetections);
     ImageDetections det;
     det.boxes = boxes.index({keep});
     det.scores = scores.index({keep});
@@ -156,7 +156,7 @@ std::vector<ImageDetections> RoIHeadsImpl::postprocess(const at::Tensor& classLo
 std::map<std::string, at::Tensor> RoIHeadsImpl::losses(const std::vector<at::Tensor>& features,
                                                       std::vector<at::Tensor> proposals, const ImageSizes& imageSizes,
                                                       const std::vector<Target>& targets) {
-  Matcher matcher(config_.roi.fgIouThresh, config_.roi.bgIouThresh, false);
+  Matcher matcher(config_.roi.fgIouThreshold, config_.roi.bgIouThreshold, false);
   BalancedPositiveNegativeSampler sampler(config_.roi.batchSizePerImage, config_.roi.positiveFraction);
   std::vector<at::Tensor> labels, regressionTargets;
   for (size_t i = 0; i < proposals.size(); ++i) {

@@ -54,9 +54,9 @@ struct ImageDetections {
 };
 
 struct PostprocessOptions {
-  double scoreThresh = 0.05;
-  double nmsThresh = 0.5;
-  int64_t detectionsPerImg = 100;
+  double scoreThreshold = 0.05;
+  double nmsThreshold = 0.5;
+  int64_t maxDetections = 100;
   bool returnGraph = false;
 };
 

@@ -105,9 +105,9 @@ std::pair<std::vector<at::Tensor>, std::vector<at::Tensor>> RegionProposalNetwor
     auto lvl = levelsAll[i];
     auto keep = ops::removeSmallBoxes(boxes, 1e-3);
     boxes = boxes.index({keep}), scores = scores.index({keep}), lvl = lvl.index({keep});
-    keep = torch::nonzero(scores >= config_.scoreThresh).view(-1);
+    keep = torch::nonzero(scores >= config_.scoreThreshold).view(-1);
     boxes = boxes.index({keep}), scores = scores.index({keep}), lvl = lvl.index({keep});
-    keep = ops::batchedNms(boxes, scores, lvl, config_.nmsThresh).slice(0, 0, postNmsTopN);
+    keep = ops::batchedNms(boxes, scores, lvl, config_.nmsThreshold).slice(0, 0, postNmsTopN);
     finalBoxes.push_back(boxes.index({keep}));
     finalScores.push_back(scores.index({keep}));
   }
@@ -117,7 +117,7 @@ std::pair<std::vector<at::Tensor>, std::vector<at::Tensor>> RegionProposalNetwor
 std::map<std::string, at::Tensor> RegionProposalNetworkImpl::loss(const at::Tensor& objectness, const at::Tensor& deltas,
                                                                   const at::Tensor& anchors,
                                                                   const std::vector<Target>& targets) const {
-  Matcher matcher(config_.fgIouThresh, config_.bgIouThresh, true);
+  Matcher matcher(config_.fgIouThreshold, config_.bgIouThreshold, true);
   BalancedPositiveNegativeSampler sampler(config_.batchSizePerImage, config_.positiveFraction);
   std::vector<at::Tensor> labels, regressionTargets, sampledPos, sampledNeg;
   int64_t perImage = anchors.size(0);

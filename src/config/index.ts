@@ -9,6 +9,15 @@ export { presets, COCO_CATEGORY_IDS } from './presets';
 
 type Plain = Record<string, unknown>;
 
+/** Config fields renamed when the vocabulary was unified: an old JSON file gets a pointed message. */
+const RENAMED: Record<string, string> = {
+  scoreThresh: 'scoreThreshold',
+  nmsThresh: 'nmsThreshold',
+  fgIouThresh: 'fgIouThreshold',
+  bgIouThresh: 'bgIouThreshold',
+  detectionsPerImg: 'maxDetections',
+};
+
 function isPlain(value: unknown): value is Plain {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -57,7 +66,9 @@ export function resolveConfig(source: string | ConfigInput, overrides: ConfigInp
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = issue.path.length ? `${issue.path.join('.')}: ` : '';
-    throw new Error(`${where}: ${path}${issue.message.split('\n')[0]}`);
+    const renamed = issue.code === 'unrecognized_keys' ? issue.keys.find((key) => key in RENAMED) : undefined;
+    const message = renamed ? `'${renamed}' is now called '${RENAMED[renamed]}'` : issue.message.split('\n')[0];
+    throw new Error(`${where}: ${path}${message}`);
   }
   return parsed.data;
 }

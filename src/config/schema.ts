@@ -16,24 +16,26 @@ export const rpnSchema = z.strictObject({
   /** Proposals kept per image after NMS (torchvision: 2000 train, 1000 test). */
   postNmsTopNTrain: int(1).default(2000),
   postNmsTopNTest: int(1).default(1000),
-  nmsThresh: unit().default(0.7),
-  fgIouThresh: unit().default(0.7),
-  bgIouThresh: unit().default(0.3),
+  nmsThreshold: unit().default(0.7),
+  fgIouThreshold: unit().default(0.7),
+  bgIouThreshold: unit().default(0.3),
   /** Anchors sampled per image for the RPN losses, and the positive share. */
   batchSizePerImage: int(1).default(256),
   positiveFraction: unit().default(0.5),
+  /** Proposals scoring below this (after the sigmoid) are dropped before NMS (torchvision's rpn_score_thresh). */
+  scoreThreshold: unit().default(0),
 });
 
 export const roiSchema = z.strictObject({
-  fgIouThresh: unit().default(0.5),
-  bgIouThresh: unit().default(0.5),
+  fgIouThreshold: unit().default(0.5),
+  bgIouThreshold: unit().default(0.5),
   /** RoIs sampled per image for the box head's losses (512), 25% positives. */
   batchSizePerImage: int(1).default(512),
   positiveFraction: unit().default(0.25),
   /** Detections: score threshold, per-class NMS, detections per image. */
-  scoreThresh: unit().default(0.05),
-  nmsThresh: unit().default(0.5),
-  detectionsPerImg: int(1).default(100),
+  scoreThreshold: unit().default(0.05),
+  nmsThreshold: unit().default(0.5),
+  maxDetections: int(1).default(100),
   /** Width of TwoMLPHead (fc6, fc7) and so of the IR module's features: 1024. */
   representationSize: int(1).default(1024),
 });

@@ -7,6 +7,7 @@
 import * as fs from 'fs';
 import type { Transform } from 'stream';
 import { finished } from 'stream/promises';
+import type { ImageTargets } from '../types';
 import { Growable } from './growable';
 
 export interface CocoAnnotations {
@@ -44,16 +45,6 @@ export async function loadCocoAnnotations(file: string, options: LoadCocoOptions
   await streamTokens(file, (token) => builder.token(token), () => builder.error);
   const annotations = builder.finish();
   return options.skipEmptyImages ? withoutEmptyImages(annotations) : annotations;
-}
-
-/** The ground truth of one image, as the detector trains on it. */
-export interface ImageTargets {
-  /** x1, y1, x2, y2 per box, image pixels: the non-crowd boxes with w, h > 0. */
-  boxes: Float32Array;
-  /** Contiguous labels 1..C, one per box. */
-  labels: Int32Array;
-  /** x1, y1, x2, y2 per iscrowd region: ignored, never a positive. */
-  crowdBoxes: Float32Array;
 }
 
 /** The boxes of image `imageIndex` (an index into ann.images). */

@@ -3,13 +3,7 @@
 // with the boxes moved to match.
 import * as fs from 'fs';
 import sharp from 'sharp';
-
-/** An RGB image, row-major height × width × 3. */
-export interface RgbImage {
-  data: Uint8Array;
-  height: number;
-  width: number;
-}
+import type { RgbImage } from '../types';
 
 export interface DecodedImage extends RgbImage {
   /** The resize factor torchvision's rule gave (the size is floor(original × scale) per side). */

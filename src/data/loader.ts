@@ -3,8 +3,9 @@
 // Deterministic given the seed: the order, the batches and the flips depend only on
 // (seed, epoch, rank, worldSize), never on timing.
 import * as path from 'path';
-import { imageAnnotations, nonEmptyImageIndices, type CocoAnnotations, type ImageTargets } from './coco';
-import { decodeImage, transformBoxes, type RgbImage } from './images';
+import type { ImageTargets, RgbImage } from '../types';
+import { imageAnnotations, nonEmptyImageIndices, type CocoAnnotations } from './coco';
+import { decodeImage, transformBoxes } from './images';
 import { batchesPerEpoch, flipCoin, makeBatches, shardIndices } from './sampler';
 
 export interface BatchLoaderOptions {

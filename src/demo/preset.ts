@@ -49,7 +49,7 @@ export function demoOverrides(schedule: DemoSchedule): ConfigInput {
       maxSize: imageSize,
       anchorSizes: [8, 16, 32, 64, 128],
       rpn: { preNmsTopNTrain: 600, postNmsTopNTrain: 300, preNmsTopNTest: 300, postNmsTopNTest: 200 },
-      roi: { batchSizePerImage: 128, detectionsPerImg: 100 },
+      roi: { batchSizePerImage: 128, maxDetections: 100 },
     },
     train: {
       iterations,

@@ -4,9 +4,9 @@
 // previous checkpoint intact; the last few are kept.
 import { promises as fsp } from 'fs';
 import * as path from 'path';
-import type { Tensor } from '../native';
 import { readSafetensors, writeSafetensors } from '../weights/safetensors';
 import type { TrainerState } from './native_trainer';
+import type { Tensor } from '../types';
 
 export interface Checkpoint {
   state: TrainerState;

@@ -1,15 +1,16 @@
 // Typed access to the addon's trainer (native/addon/train_bindings.cpp): create, step, save and
 // restore state, close. Everything else about training lives in TypeScript.
 import type { ModelConfig } from '../config';
-import { nativeFunction, type Tensor } from '../native';
+import { nativeFunction } from '../native';
+import type { Tensor } from '../types';
 
 /** One image and its ground truth as the trainer takes them (image pixels, HWC RGB). */
-export interface TrainImage {
+export interface RgbImage {
   data: Uint8Array;
   height: number;
   width: number;
 }
-export interface TrainTarget {
+export interface ImageTargets {
   /** x1, y1, x2, y2 per box. */
   boxes: Float32Array;
   /** 1..numClasses-1 per box (0 is background). */
@@ -18,8 +19,8 @@ export interface TrainTarget {
   crowdBoxes: Float32Array;
 }
 export interface TrainBatch {
-  images: TrainImage[];
-  targets: TrainTarget[];
+  images: RgbImage[];
+  targets: ImageTargets[];
 }
 
 export interface DistributedOptions {

@@ -9,6 +9,7 @@ import { checkStrict, matchStateDict, readStateDict } from '../weights';
 import { cocoSource } from './coco_source';
 import { runTraining, type TrainResult } from './loop';
 import type { DistributedOptions } from './native_trainer';
+import type { Tensor } from '../types';
 import type { Progress } from './progress';
 
 export interface TrainDataset {
@@ -124,7 +125,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
  * match (a backbone, or a Faster R-CNN for an IR model) is what fine-tuning starts from; tensors
  * the model has no place for mean the wrong file or config, and are refused unless allowed.
  */
-async function mappedWeights(config: Config, file: string, allowUnexpected: boolean): Promise<Record<string, import('../native').Tensor>> {
+async function mappedWeights(config: Config, file: string, allowUnexpected: boolean): Promise<Record<string, Tensor>> {
   const shapes = (await Detector.load({ config })).stateShapes();
   const matched = matchStateDict(shapes, await readStateDict(file), file);
   if (matched.tensors.size === 0) throw new Error(`weights ${file}: no tensor matches this model`);

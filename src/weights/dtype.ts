@@ -1,8 +1,8 @@
+import type { TensorData } from '../types';
 // The element types a weights file may hold, and how their little-endian bytes become the typed
 // arrays the rest of the package uses. Every floating type comes back as Float32Array (what the
 // model computes in); integers keep their width. Typed arrays use the host's byte order, and every
 // platform Node and LibTorch ship for is little-endian, like the files.
-import type { TensorData } from '../native';
 
 export type DType = 'float32' | 'float16' | 'bfloat16' | 'float64' | 'int64' | 'int32' | 'uint8' | 'bool';
 

@@ -1,9 +1,9 @@
 // Weights files in, weights files out: torch.save .pth (read through a restricted unpickler that
 // never runs code) and .safetensors (read and written). Pure I/O; nothing here needs the addon.
 import { promises as fsp } from 'fs';
-import type { Tensor } from '../native';
 import { PthFile, StoredTensor, isLegacyTorchSave } from './pth';
 import { readSafetensors } from './safetensors';
+import type { Tensor } from '../types';
 
 export { checkStrict, matchStateDict, type MatchedStateDict, type StrictOptions } from './keys';
 export { readSafetensors, writeSafetensors, type Safetensors } from './safetensors';

@@ -1,8 +1,8 @@
+import type { Tensor } from '../types';
 // Matching a loaded state dict to the parameter and buffer names a model expects, the way
 // torchvision's own loading does: its older checkpoint key layout is renamed to the current one,
 // a backbone-only ImageNet ResNet goes under `backbone.body.`, BatchNorm's num_batches_tracked
 // (which FrozenBatchNorm does not have) is skipped, and a shape mismatch names the key.
-import type { Tensor } from '../native';
 
 export interface MatchedStateDict {
   /** The loaded tensors under the model's names, in the file's order. */

@@ -3,10 +3,10 @@
 // is read first with storages as references only; then the caller picks the tensors it wants and
 // each storage is read once and cut into its tensors, so unused entries (an optimizer's state in a
 // training checkpoint) are never read.
-import type { Tensor } from '../native';
 import { decodeTensor, DType } from './dtype';
 import { PickleCallable, unpickle } from './pickle';
 import { ZipArchive, ZipEntry } from './zip';
+import type { Tensor } from '../types';
 
 /** A storage the pickle refers to: the zip entry holding its bytes and its element type. */
 class StorageRef {

@@ -5,9 +5,9 @@
 import { randomBytes } from 'crypto';
 import { promises as fsp } from 'fs';
 import * as path from 'path';
-import type { Tensor, TensorData } from '../native';
 import { decodeTensor, DType, itemSize } from './dtype';
 import { readFully } from './read';
+import type { Tensor, TensorData } from '../types';
 
 const dtypes: Record<string, DType> = {
   F32: 'float32',
