@@ -5,5 +5,4 @@ export type { CocoResult, Detections } from './detections';
 export { readCocoResults } from './results_reader';
 export { CocoResultsWriter, writeCocoResults, type ImageDetections, type ResultsWriterOptions } from './write_results';
 export { prCurvesByCategorySvg, prCurvesBySizeSvg, writePrCurves, type PrCurveOptions } from './pr_curves';
-export { makeSyntheticEvalCase, writeSyntheticEvalCase, type SyntheticEvalCase } from './synthetic';
 export type { SizeSummary } from './summarize';
