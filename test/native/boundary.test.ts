@@ -2,8 +2,8 @@
 // and the process stays alive (every failure is followed by a successful call).
 import * as assert from 'assert';
 import { execFile } from 'child_process';
-import { addon, setNumThreads, torchInfo } from '../src/native';
-import * as ops from '../src/ops';
+import { addon, setNumThreads, torchInfo } from '../../src/native';
+import * as ops from '../../src/ops';
 
 const boxes = () => ({ data: new Float32Array([0, 0, 10, 10, 1, 1, 11, 11, 20, 20, 30, 30]), shape: [3, 4] });
 const scores = () => ({ data: new Float32Array([0.9, 0.8, 0.7]), shape: [3] });

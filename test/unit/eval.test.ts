@@ -4,18 +4,19 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { loadCocoAnnotations, type CocoAnnotations } from '../src/data/coco';
-import type { CocoResult, Detections } from '../src/eval/detections';
-import { evaluate, evaluateResults, type EvaluationResult } from '../src/eval/evaluate';
-import { linspace, resolveParams, type EvalOptions } from '../src/eval/params';
-import { evaluateDetections } from '../src/eval/cocoeval';
-import { literalCocoEval } from './eval_literal_cocoeval';
-import { numpyMean, pyFixed, stats } from '../src/eval/summarize';
-import { readCocoResults } from '../src/eval/results_reader';
-import { cocoGroundTruthJson, makeSyntheticEvalCase } from '../src/eval/synthetic';
-import { Random } from '../src/data/random';
+import { loadCocoAnnotations, type CocoAnnotations } from '../../src/data/coco';
+import type { CocoResult, Detections } from '../../src/eval/detections';
+import { evaluate, evaluateResults, type EvaluationResult } from '../../src/eval/evaluate';
+import { linspace, resolveParams, type EvalOptions } from '../../src/eval/params';
+import { evaluateDetections } from '../../src/eval/cocoeval';
+import { literalCocoEval } from '../support/eval_literal_cocoeval';
+import { numpyMean, pyFixed, stats } from '../../src/eval/summarize';
+import { readCocoResults } from '../../src/eval/results_reader';
+import { cocoGroundTruthJson, makeSyntheticEvalCase } from '../../src/eval/synthetic';
+import { Random } from '../../src/data/random';
+import { FIXTURES } from '../support/paths';
 
-const CASES = path.join(__dirname, '..', '..', 'test', 'fixtures', 'coco-eval-cases');
+const CASES = path.join(FIXTURES, 'coco-eval-cases');
 
 interface Expected {
   stats: number[];

@@ -5,13 +5,13 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { loadCocoAnnotations, type CocoAnnotations } from '../src/data/coco';
-import { DetectionsBuilder, type CocoResult, type Detections } from '../src/eval/detections';
-import { evaluateResults } from '../src/eval/evaluate';
-import { parseCocoResults, readCocoResults } from '../src/eval/results_reader';
-import { writeCocoResults } from '../src/eval/write_results';
+import { loadCocoAnnotations, type CocoAnnotations } from '../../src/data/coco';
+import { DetectionsBuilder, type CocoResult, type Detections } from '../../src/eval/detections';
+import { evaluateResults } from '../../src/eval/evaluate';
+import { parseCocoResults, readCocoResults } from '../../src/eval/results_reader';
+import { writeCocoResults } from '../../src/eval/write_results';
+import { ROOT } from '../support/paths';
 
-const ROOT = path.join(__dirname, '..', '..');
 const CASES = path.join(ROOT, 'test', 'fixtures', 'coco-eval-cases');
 const MAIN = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
 
