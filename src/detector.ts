@@ -1,6 +1,7 @@
 // The Detector: a config, a native Faster R-CNN / IR R-CNN built from it, torchvision-compatible
 // weights loaded into it, and detect() from image paths or Buffers to COCO-style detections.
 import { resolveConfig, type Config, type ConfigInput } from './config';
+import { ResultDrawer, type DetectDrawOptions } from './draw';
 import { decodeRgb } from './image';
 import { nativeFunction } from './native';
 import { checkStrict, matchStateDict, readStateDict, type StrictOptions } from './weights';
@@ -21,7 +22,7 @@ export interface ImageResult {
   graph?: DetectionGraph;
 }
 
-export interface DetectOptions {
+export interface DetectOptions extends DetectDrawOptions {
   /** Keep detections scoring above this (default: the config's, 0.05). */
   scoreThreshold?: number;
   /** Per-class NMS IoU threshold (default: the config's, 0.5). */
@@ -158,19 +159,23 @@ export class Detector {
     return native.parameterCount()(this.handle);
   }
 
-  /** Detections for each image (paths or encoded Buffers), boxes in original-image pixels. */
+  /** Detections for each image (paths or encoded Buffers), boxes in original-image pixels; drawn too with `draw`. */
   async detect(images: ImageSource[], options: DetectOptions = {}): Promise<ImageResult[]> {
     if (!Array.isArray(images)) throw new TypeError('detect: expected an array of image paths or Buffers');
     checkNumber(options.scoreThreshold, 'scoreThreshold', 0, 1);
     checkNumber(options.nmsThreshold, 'nmsThreshold', 0, 1);
     checkNumber(options.maxDetections, 'maxDetections', 0, 1e6, true);
     checkNumber(options.batchSize, 'batchSize', 1, 1024, true);
+    checkNumber(options.drawScoreThreshold, 'drawScoreThreshold', 0, 1);
     const batchSize = options.batchSize ?? 1;
+    const drawer = await ResultDrawer.create(images, options);
     const results: ImageResult[] = [];
     for (let start = 0; start < images.length; start += batchSize) {
       const chunk = images.slice(start, start + batchSize);
       const pixels = await Promise.all(chunk.map((source, i) => decodeRgb(source, start + i)));
-      results.push(...(await this.detectPixels(pixels, options)));
+      const chunkResults = await this.detectPixels(pixels, options);
+      await drawer?.draw(start, pixels, chunkResults);
+      results.push(...chunkResults);
     }
     return results;
   }

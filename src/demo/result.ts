@@ -3,6 +3,7 @@
 import type { Config } from '../config';
 import type { SyntheticDataset } from '../data/synthetic';
 import type { ParameterCount } from '../detector';
+import type { BootstrapSummary } from './intervals';
 import type { TableRow } from './table';
 
 export interface DemoOptions {
@@ -23,6 +24,10 @@ export interface DemoOptions {
   dataSeed: number;
   /** Val images drawn with detections and the relation graph. */
   drawImages: number;
+  /** Bootstrap resamples for the intervals of the differences to the baseline. */
+  resamples: number;
+  /** Validation every this many iterations during training, for the AP curves (0: none). */
+  evalEvery: number;
   /** Progress lines (one line each, no newline). */
   log: (line: string) => void;
   /** Where training draws its progress bar / lines; none: silent. */
@@ -64,9 +69,14 @@ export interface DemoResult {
   dataset: DatasetSummary;
   runs: RunRecord[];
   rows: TableRow[];
+  bootstrap: BootstrapSummary;
   /** The Markdown table (what the CLI prints). */
   table: string;
-  /** The report's files. */
+  /** What the table's Δ columns mean (printed below it). */
+  note: string;
+  /** The val images drawn with each model's detections (val_images/*.png). */
+  drawings: string[];
+  /** The report's files (the drawings among them). */
   files: string[];
   machine: { cpus: number; cpuModel: string; torch: string; threads: number };
   wallSeconds: number;

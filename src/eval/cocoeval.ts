@@ -1,7 +1,8 @@
 // COCO bounding-box evaluation with the semantics of pycocotools' COCOeval (evaluate + accumulate),
 // step for step, but laid out for speed: ground truth and detections are grouped per
 // (category, image) by counting sorts over index arrays, and each category is matched and
-// accumulated on its own, so memory stays bounded by the largest category.
+// accumulated on its own, so memory stays bounded by the largest category. For bootstrap samples
+// of the images, ImageSampleEvaluator keeps every category's matches and accumulates them per sample.
 import type { CocoAnnotations } from '../data/coco';
 import type { Detections } from './detections';
 import { boxIou } from './iou';
@@ -25,34 +26,129 @@ const TP = 1;
 const IGNORED = 2;
 
 export function evaluateDetections(gt: CocoAnnotations, dets: Detections, params: EvalParams): EvalArrays {
-  const { iouThresholds, recallThresholds, maxDets, areaRanges } = params;
-  const T = iouThresholds.length;
-  const R = recallThresholds.length;
-  const A = areaRanges.length;
-  const M = maxDets.length;
-  const maxDet = maxDets[M - 1];
-
-  // pycocotools iterates np.unique of the ids: equal ids share a rank.
-  const imageRank = ranks(gt.images.ids);
-  const categoryRank = ranks(gt.categories.ids);
-  const K = categoryRank.count;
-  const categoryIds = categoryRank.sortedIds;
-
-  const ann = gt.annotations;
-  const gtImage = Int32Array.from(ann.imageIndex, (i) => imageRank.of[i]);
-  const dtImage = Int32Array.from(dets.imageIndex, (i) => imageRank.of[i]);
-  const gtGroups = groupByCategoryThenImage(gtImage, ann.categoryIndex, imageRank.count, categoryRank);
-  const dtGroups = groupByCategoryThenImage(dtImage, dets.categoryIndex, imageRank.count, categoryRank);
-
-  const precision = new Float64Array(T * R * K * A * M).fill(-1);
-  const recall = new Float64Array(T * K * A * M).fill(-1);
-
+  const matcher = new CategoryMatcher(gt, dets, params);
+  const out = matcher.emptyArrays();
   const scratch = new Scratch();
-  const matcher = new ImageMatcher(gt, dets, params, gtGroups.order, dtGroups.order);
-  const category = new CategoryResults(A * T);
-  for (let k = 0; k < K; k++) {
-    category.count = 0;
-    const npig = new Float64Array(A);
+  // One category's matches at a time: memory stays bounded by the largest category.
+  const results = new CategoryResults(params.areaRanges.length * params.iouThresholds.length);
+  for (let k = 0; k < matcher.categories; k++) {
+    const matches = matcher.match(k, results);
+    const npig = new Float64Array(params.areaRanges.length);
+    matches.npig.forEach((n, i) => (npig[i % npig.length] += n));
+    accumulateCategory(k, results, npig, params, matcher.categories, out.precision, out.recall, scratch);
+  }
+  return out;
+}
+
+/**
+ * The evaluation on samples of the ground truth's images drawn with replacement (a bootstrap): every
+ * (category, image) is matched once, and each sample accumulates the matches of its images, an
+ * image drawn twice counting as two images, as if it were there twice under two ids.
+ */
+export class ImageSampleEvaluator {
+  /** Distinct images (ids), in id order: what a sample counts. */
+  readonly images: number;
+  private readonly matcher: CategoryMatcher;
+  private readonly matches: CategoryMatches[] = [];
+  private readonly scratch = new Scratch();
+
+  constructor(
+    gt: CocoAnnotations,
+    dets: Detections,
+    private readonly params: EvalParams,
+  ) {
+    this.matcher = new CategoryMatcher(gt, dets, params);
+    this.images = this.matcher.images;
+    const stride = params.areaRanges.length * params.iouThresholds.length;
+    for (let k = 0; k < this.matcher.categories; k++) this.matches.push(this.matcher.match(k, new CategoryResults(stride)));
+  }
+
+  /** pycocotools' arrays on the sample that holds image i (in id order) counts[i] times. */
+  evaluate(counts: ArrayLike<number>): EvalArrays {
+    if (counts.length !== this.images) throw new Error(`evaluate sample: expected a count for each of the ${this.images} images, got ${counts.length}`);
+    const A = this.params.areaRanges.length;
+    const out = this.matcher.emptyArrays();
+    const sample = new CategoryResults(A * this.params.iouThresholds.length);
+    this.matches.forEach((m, k) => {
+      sample.count = 0;
+      const npig = new Float64Array(A);
+      // Images in id order, copies next to each other: the order ties between equal scores keep.
+      for (let i = 0; i < this.images; i++) {
+        for (let a = 0; a < A; a++) npig[a] += counts[i] * m.npig[i * A + a];
+        for (let copy = 0; copy < counts[i]; copy++) sample.appendFrom(m.results, m.imageStart[i], m.imageStart[i + 1]);
+      }
+      accumulateCategory(k, sample, npig, this.params, this.matcher.categories, out.precision, out.recall, this.scratch);
+    });
+    return out;
+  }
+}
+
+/** One category's matching: every image's detections with their outcomes, and its ground truth counted per area range. */
+interface CategoryMatches {
+  results: CategoryResults;
+  /** Image i's detections are results[imageStart[i], imageStart[i + 1]) (images in id order). */
+  imageStart: Int32Array;
+  /** Image i's ground truth not ignored in area range a: npig[i * A + a]. */
+  npig: Float64Array;
+}
+
+/** evaluate() of pycocotools, one category at a time: the ground truth and detections grouped per (category, image). */
+class CategoryMatcher {
+  readonly images: number;
+  readonly categories: number;
+  private readonly categoryIds: number[];
+  private readonly gtImage: Int32Array;
+  private readonly dtImage: Int32Array;
+  private readonly gtGroups: { order: Int32Array; starts: Int32Array };
+  private readonly dtGroups: { order: Int32Array; starts: Int32Array };
+  private readonly matcher: ImageMatcher;
+
+  constructor(
+    private readonly gt: CocoAnnotations,
+    private readonly dets: Detections,
+    private readonly params: EvalParams,
+  ) {
+    // pycocotools iterates np.unique of the ids: equal ids share a rank.
+    const imageRank = ranks(gt.images.ids);
+    const categoryRank = ranks(gt.categories.ids);
+    this.images = imageRank.count;
+    this.categories = categoryRank.count;
+    this.categoryIds = categoryRank.sortedIds;
+    this.gtImage = Int32Array.from(gt.annotations.imageIndex, (i) => imageRank.of[i]);
+    this.dtImage = Int32Array.from(dets.imageIndex, (i) => imageRank.of[i]);
+    this.gtGroups = groupByCategoryThenImage(this.gtImage, gt.annotations.categoryIndex, imageRank.count, categoryRank);
+    this.dtGroups = groupByCategoryThenImage(this.dtImage, dets.categoryIndex, imageRank.count, categoryRank);
+    this.matcher = new ImageMatcher(gt, dets, params, this.gtGroups.order, this.dtGroups.order);
+  }
+
+  /** Precision and recall filled with -1 (undefined), for the categories to fill in. */
+  emptyArrays(): EvalArrays {
+    const T = this.params.iouThresholds.length;
+    const R = this.params.recallThresholds.length;
+    const K = this.categories;
+    const A = this.params.areaRanges.length;
+    const M = this.params.maxDets.length;
+    const nameOf = new Map<number, string>();
+    this.gt.categories.ids.forEach((id, i) => nameOf.set(id, this.gt.categories.names[i]));
+    return {
+      params: this.params,
+      categoryIds: this.categoryIds,
+      categoryNames: this.categoryIds.map((id) => nameOf.get(id) ?? String(id)),
+      precision: new Float64Array(T * R * K * A * M).fill(-1),
+      precisionShape: [T, R, K, A, M],
+      recall: new Float64Array(T * K * A * M).fill(-1),
+      recallShape: [T, K, A, M],
+    };
+  }
+
+  /** Matches category k on every image, into `results` (emptied first). */
+  match(k: number, results: CategoryResults): CategoryMatches {
+    const A = this.params.areaRanges.length;
+    const maxDet = this.params.maxDets[this.params.maxDets.length - 1];
+    const { gtImage, dtImage, gtGroups, dtGroups } = this;
+    results.count = 0;
+    const imageStart = new Int32Array(this.images + 1);
+    const npig = new Float64Array(this.images * A);
     let g = gtGroups.starts[k];
     const gEnd = gtGroups.starts[k + 1];
     let d = dtGroups.starts[k];
@@ -64,22 +160,14 @@ export function evaluateDetections(gt: CocoAnnotations, dets: Detections, params
       while (g < gEnd && gtImage[gtGroups.order[g]] === image) g++;
       const d0 = d;
       while (d < dEnd && dtImage[dtGroups.order[d]] === image) d++;
-      sortByScore(dtGroups.order, d0, d, dets.score);
-      matcher.match(g0, g, d0, Math.min(d, d0 + maxDet), category, npig);
+      sortByScore(dtGroups.order, d0, d, this.dets.score);
+      const before = results.count;
+      this.matcher.match(g0, g, d0, Math.min(d, d0 + maxDet), results, npig.subarray(image * A, (image + 1) * A));
+      imageStart[image + 1] = results.count - before;
     }
-    accumulateCategory(k, category, npig, params, K, precision, recall, scratch);
+    for (let i = 0; i < this.images; i++) imageStart[i + 1] += imageStart[i];
+    return { results, imageStart, npig };
   }
-  const nameOf = new Map<number, string>();
-  gt.categories.ids.forEach((id, i) => nameOf.set(id, gt.categories.names[i]));
-  return {
-    params,
-    categoryIds,
-    categoryNames: categoryIds.map((id) => nameOf.get(id) ?? String(id)),
-    precision,
-    precisionShape: [T, R, K, A, M],
-    recall,
-    recallShape: [T, K, A, M],
-  };
 }
 
 /** evaluateImg for one (image, category) over every area range and IoU threshold. */
@@ -272,6 +360,14 @@ class CategoryResults {
 
   constructor(readonly stride: number) {
     this.outcome = new Uint8Array(256 * stride);
+  }
+
+  /** Appends `from`'s entries [start, end). */
+  appendFrom(from: CategoryResults, start: number, end: number): void {
+    const first = this.append(end - start);
+    this.score.set(from.score.subarray(start, end), first);
+    this.rank.set(from.rank.subarray(start, end), first);
+    this.outcome.set(from.outcome.subarray(start * this.stride, end * this.stride), first * this.stride);
   }
 
   /** Makes room for n more; returns the first new position. */

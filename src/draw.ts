@@ -1,19 +1,36 @@
-// A val image with each model's detections drawn on it, side by side: boxes coloured by class and,
-// for IR models, the relation graph among the detections as lines between box centres, coloured
-// by the graph that chose the edge (semantic, spatial or both). An SVG overlay per panel is
-// composited onto the enlarged image with sharp.
+// Detections drawn on their image: boxes coloured by class with label and score and, for IR models
+// (detect({ returnGraph: true })), the relation graph among the detections as lines between box
+// centres, coloured by the graph that chose the edge (semantic, spatial or both). One panel per
+// result side by side (the demo compares models this way); an SVG overlay per panel is composited
+// onto the enlarged image with sharp. Detector.detect({ draw }) and the demo's val images use it.
+import { promises as fsp } from 'fs';
+import * as path from 'path';
 import sharp, { type OverlayOptions } from 'sharp';
-import type { DetectionGraph, ImageResult } from '../detector';
-import { PALETTE } from '../plot';
+import type { DetectionGraph, ImageResult } from './detector';
+import { PALETTE } from './plot';
+import { escapeXml } from './plot/frame';
+import { describeSource } from './image';
+import type { ImageSource, RgbImage } from './types';
+
+/** The options of Detector.detect that draw its results. */
+export interface DetectDrawOptions {
+  /** Writes each image with its detections (and relation graph, with returnGraph) into this folder, as drawingFiles names them. */
+  draw?: string;
+  /** Category names by id for the labels (default: the ids). */
+  categoryNames?: Record<number, string>;
+  /** Detections scoring below this are not drawn (default 0.5); the results keep them. */
+  drawScoreThreshold?: number;
+}
 
 export interface DrawPanel {
+  /** Shown above the panel, with the score threshold. */
   title: string;
   result: ImageResult;
 }
 
 export interface DrawOptions {
-  /** Category names by id (the colours follow the ids). */
-  categories: Map<number, string>;
+  /** Category names by id (the colours follow the ids); ids label the boxes it does not name. */
+  categories?: ReadonlyMap<number, string>;
   /** Detections below this score are not drawn (nor their edges). */
   minScore: number;
   /** Enlargement of the image, so that 8 px objects stay visible. */
@@ -30,10 +47,6 @@ export const EDGE_COLORS: Record<number, { color: string; name: string }> = {
 const TITLE_HEIGHT = 28;
 const GAP = 8;
 const FONT = 'font-family="DejaVu Sans, Arial, sans-serif"';
-
-function escapeXml(text: string): string {
-  return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 function classColor(categoryId: number): string {
   return PALETTE[(categoryId - 1 + PALETTE.length) % PALETTE.length];
@@ -75,7 +88,7 @@ function panelSvg(panel: DrawPanel, width: number, height: number, options: Draw
     const [x, y, w, h] = bbox.map((v) => v * s);
     const color = classColor(categoryId);
     parts.push(`<rect x="${x.toFixed(1)}" y="${(y + TITLE_HEIGHT).toFixed(1)}" width="${w.toFixed(1)}" height="${h.toFixed(1)}" fill="none" stroke="${color}" stroke-width="2"/>`);
-    const name = options.categories.get(categoryId) ?? String(categoryId);
+    const name = options.categories?.get(categoryId) ?? String(categoryId);
     parts.push(`<text x="${x.toFixed(1)}" y="${(y + TITLE_HEIGHT - 2).toFixed(1)}" ${FONT} font-size="10" fill="${color}">${escapeXml(`${name} ${score.toFixed(2)}`)}</text>`);
   }
   if (panel.result.graph) {
@@ -89,12 +102,11 @@ function panelSvg(panel: DrawPanel, width: number, height: number, options: Draw
 }
 
 /** Writes `file` (PNG): the image once per panel, enlarged, with that panel's drawing on it. */
-export async function drawDetections(image: string, panels: DrawPanel[], file: string, options: DrawOptions): Promise<void> {
-  const meta = await sharp(image).metadata();
-  if (!meta.width || !meta.height) throw new Error(`${image}: cannot read the image size`);
-  const width = Math.round(meta.width * options.scale);
-  const height = Math.round(meta.height * options.scale);
-  const enlarged = await sharp(image).removeAlpha().resize(width, height, { kernel: 'nearest' }).png().toBuffer();
+export async function drawDetections(image: RgbImage, panels: DrawPanel[], file: string, options: DrawOptions): Promise<void> {
+  const width = Math.round(image.width * options.scale);
+  const height = Math.round(image.height * options.scale);
+  const pixels = { raw: { width: image.width, height: image.height, channels: 3 as const } };
+  const enlarged = await sharp(image.data, pixels).resize(width, height, { kernel: 'nearest' }).png().toBuffer();
   const panelHeight = height + TITLE_HEIGHT;
   const layers: OverlayOptions[] = [];
   panels.forEach((panel, p) => {
@@ -107,5 +119,52 @@ export async function drawDetections(image: string, panels: DrawPanel[], file: s
     await sharp({ create: canvas }).composite(layers).png().toFile(file);
   } catch (error) {
     throw new Error(`${file}: cannot write the drawing (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`);
+  }
+}
+
+/**
+ * The PNG file each image is drawn to in `dir`: its file's base name, `image-<index>` for a
+ * Buffer, and the input's index appended where two inputs would share a name.
+ */
+export function drawingFiles(images: ImageSource[], dir: string): string[] {
+  let names = images.map((source, i) => (typeof source === 'string' ? path.parse(source).name : `image-${i}`));
+  // A second round is needed only when an input is itself named like a suffixed one ("x-1").
+  while (new Set(names).size < names.length) {
+    const counts = new Map<string, number>();
+    for (const name of names) counts.set(name, (counts.get(name) ?? 0) + 1);
+    names = names.map((name, i) => ((counts.get(name) ?? 0) > 1 ? `${name}-${i}` : name));
+  }
+  return names.map((name) => path.join(dir, `${name}.png`));
+}
+
+/** Detector.detect's drawing: each image in one panel, titled by its name, into its drawingFiles file. */
+export class ResultDrawer {
+  private constructor(
+    private readonly images: ImageSource[],
+    private readonly files: string[],
+    private readonly options: DrawOptions,
+  ) {}
+
+  /** Creates the folder; undefined when `options` asks for no drawing. */
+  static async create(images: ImageSource[], options: DetectDrawOptions): Promise<ResultDrawer | undefined> {
+    const dir = options.draw;
+    if (dir === undefined) return undefined;
+    if (typeof dir !== 'string' || dir.trim() === '') throw new TypeError('detect: draw must be a folder path');
+    try {
+      await fsp.mkdir(dir, { recursive: true });
+    } catch (error) {
+      throw new Error(`${dir}: cannot create the drawing folder (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    }
+    const categories = new Map(Object.entries(options.categoryNames ?? {}).map(([id, name]) => [Number(id), name]));
+    return new ResultDrawer(images, drawingFiles(images, dir), { categories, minScore: options.drawScoreThreshold ?? 0.5, scale: 1 });
+  }
+
+  /** Draws images start, start + 1, ... (decoded as `pixels`) with their `results`. */
+  async draw(start: number, pixels: RgbImage[], results: ImageResult[]): Promise<void> {
+    for (let k = 0; k < results.length; k++) {
+      const source = this.images[start + k];
+      const title = typeof source === 'string' ? path.basename(source) : describeSource(source, start + k);
+      await drawDetections(pixels[k], [{ title, result: results[k] }], this.files[start + k], this.options);
+    }
   }
 }
