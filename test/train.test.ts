@@ -102,7 +102,7 @@ describe('train: native trainer (probe model)', () => {
     const lrs: number[] = [];
     const source = probeSource(1, 0, 1, 2);
     for (let i = 0; i < 8; i++) lrs.push((await trainer.step(await source.batch(i))).lr);
-    await trainer.close();
+    await trainer.dispose();
     const expected = [0, 1, 2, 3, 4, 5, 6, 7].map((it) => {
       const warm = it < 4 ? 0.25 * (1 - it / 4) + it / 4 : 1;
       return 0.1 * warm * 0.5 ** [3, 6].filter((m) => m <= it).length;
@@ -115,7 +115,7 @@ describe('train: native trainer (probe model)', () => {
     const source = probeSource(3, 0, 1, 4);
     const losses: number[] = [];
     for (let i = 0; i < 40; i++) losses.push((await trainer.step(await source.batch(i))).losses.loss);
-    await trainer.close();
+    await trainer.dispose();
     assert.ok(mean(losses.slice(-5)) < 0.6 * mean(losses.slice(0, 5)), `first ${losses.slice(0, 5)}, last ${losses.slice(-5)}`);
   });
 
@@ -128,7 +128,7 @@ describe('train: native trainer (probe model)', () => {
     }
     const a = (await one.state()).tensors;
     const b = (await two.state()).tensors;
-    await Promise.all([one.close(), two.close()]);
+    await Promise.all([one.dispose(), two.dispose()]);
     for (const key of Object.keys(a)) {
       if (key === 'rng.cpu') continue;
       (a[key].data as Float32Array).forEach((v, i) => assert.ok(Math.abs(v - (b[key].data as Float32Array)[i]) < 1e-6, key));
@@ -140,7 +140,7 @@ describe('train: native trainer (probe model)', () => {
     const before = (await trainer.state()).tensors;
     await trainer.step(await probeSource(2, 0, 1, 4).batch(0));
     const after = (await trainer.state()).tensors;
-    await trainer.close();
+    await trainer.dispose();
     let squared = 0;
     for (const key of Object.keys(before).filter((k) => k.startsWith('model.'))) {
       (after[key].data as Float32Array).forEach((v, i) => (squared += (v - (before[key].data as Float32Array)[i]) ** 2));
@@ -156,7 +156,7 @@ describe('train: native trainer (probe model)', () => {
     batch.targets[0].labels = new Int32Array([1]);
     batch.targets[0].boxes = new Float32Array([0, 0, NaN, 1]);
     await assert.rejects(trainer.step([batch]), /batch\[0\]\.targets\[0\]\.boxes: contains NaN or Inf/);
-    await trainer.close();
+    await trainer.dispose();
     await assert.rejects(trainer.step([batch]), /already closed/);
   });
 });
@@ -320,7 +320,7 @@ describe('train: the detector on a generated COCO-format set', function () {
     const asBox = await trainer.step([
       { images: [image], targets: [{ boxes: new Float32Array([10, 10, 60, 60]), labels: new Int32Array([2]), crowdBoxes: new Float32Array(0) }] },
     ]);
-    await trainer.close();
+    await trainer.dispose();
     assert.equal(crowdOnly.losses.loss_box_reg, 0);
     assert.equal(crowdOnly.losses.loss_rpn_box_reg, 0);
     assert.ok(asBox.losses.loss_box_reg > 0 && asBox.losses.loss_rpn_box_reg > 0, 'the same box, not crowd, is a positive');
