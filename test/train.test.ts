@@ -267,7 +267,7 @@ describe('train: two processes on c10d/Gloo', function () {
     const started = Date.now();
     await assert.rejects(
       NativeTrainer.create({ ...PROBE, distributed: { rank: 1, worldSize: 2, masterAddr: '127.0.0.1', masterPort: port, timeoutMs: 1500 } }),
-      /distributed rendezvous at 127\.0\.0\.1:\d+ \(rank 1 of 2\) failed within 1\.5 s/,
+      (e: unknown) => isIrRcnnError(e, 'ERR_DISTRIBUTED') && /^distributed rendezvous at 127\.0\.0\.1:\d+ \(rank 1 of 2\) failed within 1\.5 s/.test(e.message),
     );
     assert.ok(Date.now() - started < 10000);
   });

@@ -41,11 +41,13 @@ std::map<std::string, at::Tensor> readTensorMap(const Value& value) {
   return out;
 }
 
+// Checked further by train::Distributed, and only when there are several ranks (one process
+// needs no master).
 train::DistributedOptions readDistributed(const Value& value) {
   Object o = value.object();
   train::DistributedOptions d;
   d.masterAddr = o.string("masterAddr");
-  d.masterPort = static_cast<int>(o.integer("masterPort").range(1, 65535));
+  d.masterPort = static_cast<int>(o.integer("masterPort").range(0, 65535));
   d.worldSize = static_cast<int>(o.integer("worldSize").min(1));
   d.rank = static_cast<int>(o.integer("rank").range(0, d.worldSize - 1));
   d.timeout = std::chrono::milliseconds(o.integer("timeoutMs").min(1));

@@ -66,10 +66,11 @@ void finish(const c10::intrusive_ptr<c10d::Work>& work, const char* what, const 
 
 Distributed::Distributed(const DistributedOptions& options, c10::Device device)
     : options_(options), impl_(std::make_unique<Impl>()) {
-  if (options.worldSize < 1) throw std::invalid_argument("WORLD_SIZE: expected an integer >= 1");
+  if (options.worldSize < 1) throw UserError("WORLD_SIZE: expected an integer >= 1", ErrorCode::Distributed);
   if (options.rank < 0 || options.rank >= options.worldSize)
-    throw std::invalid_argument("RANK: expected an integer in [0, WORLD_SIZE)");
-  if (options.masterPort < 1 || options.masterPort > 65535) throw std::invalid_argument("MASTER_PORT: expected a port in [1, 65535]");
+    throw UserError("RANK: expected an integer in [0, WORLD_SIZE)", ErrorCode::Distributed);
+  if (options.masterPort < 1 || options.masterPort > 65535)
+    throw UserError("MASTER_PORT: expected a port in [1, 65535]", ErrorCode::Distributed);
   try {
     c10d::TCPStoreOptions storeOptions;
     storeOptions.port = static_cast<uint16_t>(options.masterPort);
