@@ -3,6 +3,7 @@
 import * as assert from 'assert';
 import { Random } from '../../src/data/random';
 import { mergeDetections, type BoxList, type MergeOptions } from '../../src/slice/merge';
+import { cropTile, detectSliced } from '../../src/slice/detect';
 import { checkTileOptions, tileGrid } from '../../src/slice/tiles';
 
 const list = (boxes: number[][], scores: number[], labels: number[]): BoxList => ({
@@ -108,5 +109,76 @@ describe('slice: merging detections', () => {
       }
       assert.deepStrictEqual(rows(got.boxes), kept.map((i) => f[i]));
     }
+  });
+});
+
+describe('slice: sliced detection', () => {
+  // Objects of a 1000×700 image; the fake detector "sees" the part of each object inside the
+  // image it is given (a tile, or the whole image), at its own pixels, as a detector would.
+  const objects = [
+    { box: [100, 100, 120, 112], label: 1 },
+    { box: [400, 300, 430, 320], label: 2 }, // crosses the tile border at x = 409..
+    { box: [980, 690, 1000, 700], label: 1 }, // at the bottom-right corner
+  ];
+  const encode = (x: number, y: number) => (x << 16) | y;
+  /** An image whose first pixel encodes where it was cropped (the fake detector reads it back). */
+  const image = (() => {
+    const width = 1000, height = 700;
+    const data = new Uint8Array(width * height * 3);
+    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
+      const v = encode(x, y);
+      data.set([(v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff], (y * width + x) * 3);
+    }
+    return { data, width, height };
+  })();
+  const seen: number[] = [];
+  const fakeDetector = async (images: { data: Uint8Array; width: number; height: number }[]) => {
+    seen.push(images.length);
+    return images.map((img) => {
+      // Bytes 0..2 hold (x & 0xff, y >> 8, y & 0xff) of the tile's corner: enough here, as every corner x is < 256 or a known start.
+      const corner = { x: [0, 409, 488].find((x) => (x & 0xff) === img.data[0]) ?? 0, y: (img.data[1] << 8) | img.data[2] };
+      if (img.width === 1000) corner.x = 0;
+      const boxes: number[] = [], scores: number[] = [], labels: number[] = [];
+      objects.forEach((o, k) => {
+        const x1 = Math.max(o.box[0], corner.x) - corner.x, y1 = Math.max(o.box[1], corner.y) - corner.y;
+        const x2 = Math.min(o.box[2], corner.x + img.width) - corner.x, y2 = Math.min(o.box[3], corner.y + img.height) - corner.y;
+        if (x2 <= x1 || y2 <= y1) return;
+        boxes.push(x1, y1, x2, y2);
+        scores.push(0.9 - 0.1 * k - (x2 - x1 < o.box[2] - o.box[0] ? 0.05 : 0));
+        labels.push(o.label);
+      });
+      return { boxes: Float32Array.from(boxes), scores: Float32Array.from(scores), labels: Int32Array.from(labels) };
+    });
+  };
+  const options = { tiles: { size: 512, overlap: 0.2 }, fullImage: false, batchSize: 4, maxDetections: 100, ...NMM_IOS };
+
+  it('crops tiles exactly', () => {
+    const tile = cropTile(image, { x: 409, y: 188, width: 3, height: 2 });
+    assert.deepStrictEqual([tile.width, tile.height], [3, 2]);
+    const v = encode(410, 189);
+    assert.deepStrictEqual(Array.from(tile.data.subarray(12, 15)), [(v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff]);
+  });
+
+  it('returns each object once, in whole-image pixels, with cut objects merged whole; batches and reports progress', async () => {
+    seen.length = 0;
+    const progress: [number, number][] = [];
+    const result = await detectSliced(image, fakeDetector, { ...options, onProgress: (d, t) => progress.push([d, t]) });
+    assert.deepStrictEqual(rows(result.boxes), objects.map((o) => o.box));
+    assert.deepStrictEqual(Array.from(result.labels), [1, 2, 1]);
+    // 1000×700 at 512/0.2: 3 × 2 tiles, in batches of 4.
+    assert.deepStrictEqual(seen, [4, 2]);
+    assert.deepStrictEqual(progress, [[4, 6], [6, 6]]);
+    // With the whole image too: one more pass, counted in the progress; the same objects.
+    seen.length = 0;
+    const withFull = await detectSliced(image, fakeDetector, { ...options, fullImage: true });
+    assert.deepStrictEqual(seen, [4, 2, 1]);
+    assert.deepStrictEqual(rows(withFull.boxes), objects.map((o) => o.box));
+    // maxDetections keeps the best.
+    assert.strictEqual((await detectSliced(image, fakeDetector, { ...options, maxDetections: 2 })).scores.length, 2);
+  });
+
+  it('stops on an abort signal between batches', async () => {
+    const controller = new AbortController();
+    await assert.rejects(detectSliced(image, fakeDetector, { ...options, batchSize: 1, onProgress: () => controller.abort(), signal: controller.signal }), /abort/i);
   });
 });
