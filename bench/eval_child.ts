@@ -2,7 +2,8 @@
 // evaluation's (plus the generated case), not the whole bench's. Args: seed images dets categories
 // warmup repeats. Prints one JSON line.
 import * as fs from 'fs';
-import { evaluateResults, makeSyntheticEvalCase } from '../src/eval';
+import { evaluateResults } from '../src/eval';
+import { makeSyntheticEvalCase } from '../src/eval/synthetic';
 import { timeRuns } from './harness';
 
 // Linux's VmHWM is this process image's own peak. getrusage's maxRSS is not: a child spawned by a

@@ -76,6 +76,8 @@ install_and_detect prebuild "$tarball" "$NO_COMPILER"
 [[ $(npx ir-rcnn --help) == "usage: ir-rcnn "* ]] || fail "npx ir-rcnn --help"
 # import (ESM, named exports) and the types, as a TypeScript project uses them.
 node --input-type=module -e "import { Detector, torchInfo } from 'ir-rcnn'; if (typeof Detector.load !== 'function' || !torchInfo().torchVersion) process.exit(1);"
+# The test hooks live in the ir-rcnn/testing subpath, not in the main export.
+node -e "const t = require('ir-rcnn/testing'), m = require('ir-rcnn'); if (typeof t.relationForward !== 'function' || 'relationForward' in m) process.exit(1);" || fail "ir-rcnn/testing"
 echo "import { Detector, type Detection } from 'ir-rcnn'; const load: Promise<Detector> = Detector.load({ config: 'faster_rcnn_r18_fpn_small' }); const d: Detection['bbox'] = [0, 0, 1, 1]; void load; void d;" > check.ts
 "$repo/node_modules/.bin/tsc" --noEmit --strict --skipLibCheck --moduleResolution node --module commonjs --target es2022 \
   --typeRoots "$repo/node_modules/@types" --types node check.ts

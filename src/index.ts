@@ -29,7 +29,6 @@ export {
   CocoResultsWriter,
   readCocoResults,
   writePrCurves,
-  makeSyntheticEvalCase,
   AREA_PRESETS,
   type EvaluationResult,
   type EvalOptions,
@@ -57,7 +56,6 @@ export { readStateDict, readSafetensors, writeSafetensors, matchStateDict, type 
 // The detection ops and the IR module's building blocks.
 export {
   roiAlign,
-  roiAlignBackward,
   multiScaleRoiAlign,
   assignFpnLevels,
   nms,
@@ -72,13 +70,11 @@ export type {
   DeviceOption,
   BoxCoderWeights,
   RoiAlignOptions,
-  RoiAlignBackwardOptions,
   MultiScaleRoiAlignOptions,
   AssignFpnLevelsOptions,
   NmsOptions,
   BatchedNmsOptions,
 } from './ops';
-export { relationForward, buildTopKGraph, type RelationGraph, type RelationForwardOutput, type TopKGraph } from './relation';
 
 // The native side.
 export { setNumThreads, torchInfo, type TorchInfo } from './native';

@@ -29,7 +29,7 @@ export interface BatchLoaderOptions {
   epochs?: number;
   /** Batches to skip from the very start (resume): they are not decoded. Default 0. */
   startBatch?: number;
-  /** Sample only images with a trainable box (a non-crowd box with w, h > 0). Default true. */
+  /** Sample only images with a trainable box (isTrainableBox in coco.ts). Default true. */
   skipEmptyImages?: boolean;
   /** Told about every image that cannot be read or decoded; it is left out of its batch. */
   onWarning?: (message: string) => void;

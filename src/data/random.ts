@@ -1,21 +1,25 @@
 // A small seeded random generator (mulberry32). The data pipeline and the synthetic set must be
 // reproducible from a seed on any machine and any Node version, which Math.random is not.
 
-export class Random {
-  private state: number;
-
-  constructor(seed: number) {
-    // Mixing the seed once keeps nearby seeds (0, 1, 2, ...) from starting on nearby streams.
-    this.state = hash32(seed >>> 0, 0x9e3779b9);
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) | 0;
-    let t = this.state;
+/** mulberry32's stream from `state` as given: uniform numbers in [0, 1). */
+export function mulberry32(state: number): () => number {
+  let a = state >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export class Random {
+  /** Uniform in [0, 1). */
+  readonly next: () => number;
+
+  constructor(seed: number) {
+    // Mixing the seed once keeps nearby seeds (0, 1, 2, ...) from starting on nearby streams.
+    this.next = mulberry32(hash32(seed >>> 0, 0x9e3779b9));
   }
 
   /** Uniform in [lo, hi). */
@@ -48,7 +52,12 @@ export class Random {
 
 /** A 32-bit hash of two 32-bit values: seeds derived from (seed, epoch), (seed, image), ... */
 export function hash32(a: number, b: number): number {
-  let h = Math.imul(a ^ 0x85ebca6b, 0xcc9e2d51) ^ Math.imul(b ^ 0xc2b2ae35, 0x1b873593);
+  return fmix32(Math.imul(a ^ 0x85ebca6b, 0xcc9e2d51) ^ Math.imul(b ^ 0xc2b2ae35, 0x1b873593));
+}
+
+/** murmur3's finaliser: every input bit flips each output bit with probability about one half. */
+export function fmix32(value: number): number {
+  let h = value;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

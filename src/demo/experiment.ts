@@ -4,41 +4,19 @@
 import { promises as fsp } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import type { Config } from '../config';
 import { loadCocoAnnotations, type CocoAnnotations } from '../data/coco';
-import { generateSyntheticDataset, type SyntheticDataset } from '../data/synthetic';
-import { Detector, type ParameterCount } from '../detector';
+import { generateSyntheticDataset } from '../data/synthetic';
+import { Detector } from '../detector';
 import { evaluate } from '../eval';
 import { torchInfo } from '../native';
 import { train } from '../train/train';
 import { drawDetections } from './draw';
 import { BASELINE, demoVariants, variantConfig, type DemoVariant } from './preset';
 import { writeReport } from './report';
-import { formatTable, tableRows, type TableRow } from './table';
+import type { DatasetSummary, DemoOptions, DemoResult, RunRecord } from './result';
+import { formatTable, tableRows } from './table';
 
-export interface DemoOptions {
-  /** The report folder; the data set and each run's files go below it. */
-  out: string;
-  /** Training images of the synthetic set. */
-  images: number;
-  valImages: number;
-  /** Training iterations of every model. */
-  iterations: number;
-  /** Repeats with training seeds 0..seeds-1 (the data set stays the same). */
-  seeds: number;
-  /** Adds the semantic-only and spatial-only rows. */
-  ablation: boolean;
-  /** Side of the synthetic images in pixels. */
-  imageSize: number;
-  /** Seed of the synthetic set. */
-  dataSeed: number;
-  /** Val images drawn with detections and the relation graph. */
-  drawImages: number;
-  /** Progress lines (one line each, no newline). */
-  log: (line: string) => void;
-  /** Where training draws its progress bar / lines; none: silent. */
-  progressStream?: NodeJS.WriteStream;
-}
+export type { DatasetSummary, DemoOptions, DemoResult, RunRecord } from './result';
 
 /**
  * The default run: sized to finish within 15 minutes on a 2-core CPU. Each model trains about
@@ -56,49 +34,6 @@ export const DEMO_DEFAULTS = {
   dataSeed: 0,
   drawImages: 4,
 } as const;
-
-export interface RunRecord {
-  variant: string;
-  seed: number;
-  config: Config;
-  /** The run's folder: metrics.jsonl, model.safetensors, loss_curves.png, detections.json. */
-  dir: string;
-  weights: string;
-  metrics: string;
-  detections: string;
-  parameters: ParameterCount;
-  iterations: number;
-  finalLosses: Record<string, number>;
-  trainSeconds: number;
-  evalSeconds: number;
-  /** pycocotools' 12 summarize() numbers on the val split (0..1, -1 where undefined). */
-  stats: number[];
-  /** AP per category name. */
-  perCategory: Record<string, number>;
-}
-
-export interface DatasetSummary extends SyntheticDataset {
-  seed: number;
-  imageSize: number;
-  trainImagesCount: number;
-  valImagesCount: number;
-  /** Objects per COCO area range in each split. */
-  objects: Record<'train' | 'val', { small: number; medium: number; large: number }>;
-  seconds: number;
-}
-
-export interface DemoResult {
-  options: Omit<DemoOptions, 'log' | 'progressStream'>;
-  dataset: DatasetSummary;
-  runs: RunRecord[];
-  rows: TableRow[];
-  /** The Markdown table (what the CLI prints). */
-  table: string;
-  /** The report's files. */
-  files: string[];
-  machine: { cpus: number; cpuModel: string; torch: string; threads: number };
-  wallSeconds: number;
-}
 
 const seconds = (since: number): number => (Date.now() - since) / 1000;
 
@@ -155,13 +90,9 @@ async function trainAndEvaluate(o: DemoOptions, data: DatasetSummary, variant: D
   await fsp.rm(path.join(dir, 'checkpoints'), { recursive: true, force: true });
 
   const evalStart = Date.now();
-  const detector = await Detector.load({ config, weights: result.weights });
+  const detector = await Detector.load({ config: result.config, weights: result.weights });
   const detections = path.join(dir, 'detections.json');
-  const evaluation = await evaluate(
-    detector,
-    { annotations: data.valAnnotations, images: data.valImages },
-    { labels: 'contiguous', resultsFile: detections },
-  );
+  const evaluation = await evaluate(detector, { annotations: data.valAnnotations, images: data.valImages }, { resultsFile: detections });
   const evalSeconds = seconds(evalStart);
   const [ap, , , aps] = evaluation.stats;
   o.log(`  ${variant.label}: AP ${(100 * ap).toFixed(1)}, APs ${(100 * aps).toFixed(1)} (train ${trainSeconds.toFixed(0)} s, eval ${evalSeconds.toFixed(0)} s)`);

@@ -5,7 +5,7 @@ import { promises as fsp } from 'fs';
 import * as path from 'path';
 import { barChartSvg, lineChartSvg, svgToPng, type LineSeries } from '../plot';
 import { readMetrics } from '../train/curves';
-import type { DemoResult } from './experiment';
+import type { DemoResult } from './result';
 import { TABLE_COLUMNS } from './table';
 
 /** Trailing mean over `window` points: single iterations of 2 images are too noisy to read. */

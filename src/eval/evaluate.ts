@@ -7,7 +7,8 @@ import { DetectionsBuilder, type CocoResult, type Detections } from './detection
 import { resolveParams, type EvalOptions } from './params';
 import { readCocoResults } from './results_reader';
 import { formatSummary, perCategoryAp, perSize, stats, type SizeSummary } from './summarize';
-import { CocoResultsWriter, type Detection } from './write_results';
+import type { Detection } from '../types';
+import { CocoResultsWriter } from './write_results';
 
 export interface EvaluationResult extends EvalArrays {
   /** The 12 numbers of pycocotools' summarize(), in its order (AP, AP50, AP75, APs, APm, APl, AR1, AR10, AR100, ARs, ARm, ARl). */
@@ -55,9 +56,13 @@ export function summarizeEvaluation(arrays: EvalArrays): EvaluationResult {
   };
 }
 
-/** What `evaluate` needs of a detector (the library's Detector has it). */
+/**
+ * What `evaluate` needs of a detector (the library's Detector has it). Each detection's categoryId
+ * must be a category id of the annotations (a Detector maps its class indices through
+ * config.model.categoryIds, which training fills in from the training set's categories).
+ */
 export interface DetectorLike {
-  detect(images: string[], options?: object): Promise<{ detections: Detection[] }[]>;
+  detect(images: string[], options?: object): Promise<{ detections: Pick<Detection, 'bbox' | 'score' | 'categoryId'>[] }[]>;
 }
 
 export interface Dataset {
@@ -72,11 +77,6 @@ export interface EvaluateOptions extends EvalOptions {
   batchSize?: number;
   /** Passed to detector.detect as its options (e.g. { scoreThreshold: 0.05 }). */
   detectOptions?: object;
-  /**
-   * What the detector's categoryId is: 'contiguous' (default; the model's class index, label l is
-   * the annotations' categories.ids[l - 1]) or 'category-id' (already the dataset's ids).
-   */
-  labels?: 'contiguous' | 'category-id';
   /** Also write the detections as a COCO results file here. */
   resultsFile?: string;
   /** Called after every batch. */
@@ -88,14 +88,9 @@ export async function evaluate(detector: DetectorLike, dataset: Dataset, options
   const params = resolveParams(options);
   const batchSize = options.batchSize ?? 8;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`evaluate: batchSize must be a positive integer, got ${batchSize}`);
-  const labels = options.labels ?? 'contiguous';
-  if (labels !== 'contiguous' && labels !== 'category-id') {
-    throw new Error(`evaluate: labels must be 'contiguous' or 'category-id', got '${String(labels)}'`);
-  }
   const gt = await loadCocoAnnotations(dataset.annotations);
-  const categoryIds = labels === 'contiguous' ? gt.categories.ids : undefined;
   const builder = new DetectionsBuilder(gt, 'detector output');
-  const writer = options.resultsFile ? new CocoResultsWriter(options.resultsFile, { categoryIds }) : undefined;
+  const writer = options.resultsFile ? new CocoResultsWriter(options.resultsFile) : undefined;
   const total = gt.images.ids.length;
   let record = 0;
   try {
@@ -109,9 +104,8 @@ export async function evaluate(detector: DetectorLike, dataset: Dataset, options
       for (let b = 0; b < batch.length; b++) {
         const imageId = gt.images.ids[batch[b]];
         for (const d of perImage[b].detections) {
-          const categoryId = categoryIds ? labelToCategory(d.categoryId, categoryIds, files[b]) : d.categoryId;
           const box = d.bbox;
-          builder.add(record++, imageId, categoryId, box[0], box[1], box[2], box[3], d.score);
+          builder.add(record++, imageId, d.categoryId, box[0], box[1], box[2], box[3], d.score);
         }
         await writer?.write({ imageId, detections: perImage[b].detections });
       }
@@ -123,13 +117,6 @@ export async function evaluate(detector: DetectorLike, dataset: Dataset, options
   }
   await writer?.close();
   return summarizeEvaluation(evaluateDetections(gt, builder.finish(), params));
-}
-
-function labelToCategory(label: number, categoryIds: Int32Array, file: string): number {
-  if (!Number.isInteger(label) || label < 1 || label > categoryIds.length) {
-    throw new Error(`evaluate: ${file}: detector label ${label} is not a class of the annotations (1..${categoryIds.length})`);
-  }
-  return categoryIds[label - 1];
 }
 
 function isDetections(value: unknown): value is Detections {

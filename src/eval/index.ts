@@ -3,7 +3,6 @@ export { evaluate, evaluateResults, type DetectorLike, type Dataset, type Evalua
 export { AREA_PRESETS, type AreaRange, type AreaRangePreset, type EvalOptions } from './params';
 export type { CocoResult, Detections } from './detections';
 export { readCocoResults } from './results_reader';
-export { CocoResultsWriter, writeCocoResults, type Detection, type ImageDetections, type ResultsWriterOptions } from './write_results';
+export { CocoResultsWriter, writeCocoResults, type ImageDetections, type ResultsWriterOptions } from './write_results';
 export { prCurvesByCategorySvg, prCurvesBySizeSvg, writePrCurves, type PrCurveOptions } from './pr_curves';
-export { makeSyntheticEvalCase, writeSyntheticEvalCase, type SyntheticEvalCase } from './synthetic';
 export type { SizeSummary } from './summarize';

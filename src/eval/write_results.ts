@@ -2,26 +2,15 @@
 // accepts: a JSON list of {image_id, category_id, bbox: [x, y, w, h], score}. Written as a
 // stream, a batch of images at a time, so a whole test set's detections never sit in one string.
 import * as fs from 'fs';
+import type { Detection } from '../types';
 
-/** One detection as the detector gives it. */
-export interface Detection {
-  bbox: ArrayLike<number>;
-  score: number;
-  categoryId: number;
-}
-
+/** One image's detections; each detection's categoryId is written as its category_id. */
 export interface ImageDetections {
   imageId: number;
-  detections: Detection[];
+  detections: Pick<Detection, 'bbox' | 'score' | 'categoryId'>[];
 }
 
 export interface ResultsWriterOptions {
-  /**
-   * Maps the detector's contiguous labels back to dataset category ids: label l (1-based, 0 is
-   * background) becomes categoryIds[l - 1], as in CocoAnnotations.categories.ids. Without it,
-   * categoryId is written as it is.
-   */
-  categoryIds?: ArrayLike<number>;
   /** Decimals kept for box coordinates (default 2, as COCO's own annotations) and scores (default 5). */
   bboxDecimals?: number;
   scoreDecimals?: number;
@@ -37,7 +26,7 @@ export class CocoResultsWriter {
 
   constructor(
     private readonly file: string,
-    private readonly options: ResultsWriterOptions = {},
+    options: ResultsWriterOptions = {},
   ) {
     this.bboxScale = 10 ** checkedDecimals(options.bboxDecimals ?? 2, 'bboxDecimals');
     this.scoreScale = 10 ** checkedDecimals(options.scoreDecimals ?? 5, 'scoreDecimals');
@@ -59,7 +48,7 @@ export class CocoResultsWriter {
       if (!Number.isFinite(d.score)) throw new Error(`${where}: score must be a finite number`);
       const bbox = [0, 1, 2, 3].map((i) => Math.round(b[i] * this.bboxScale) / this.bboxScale);
       const score = Math.round(d.score * this.scoreScale) / this.scoreScale;
-      const record = { image_id: image.imageId, category_id: this.categoryId(d.categoryId, where), bbox, score };
+      const record = { image_id: image.imageId, category_id: categoryId(d.categoryId, where), bbox, score };
       parts.push(JSON.stringify(record));
     });
     if (parts.length === 0) return;
@@ -78,18 +67,11 @@ export class CocoResultsWriter {
     await new Promise<void>((resolve) => this.out.end(resolve));
     await fs.promises.rm(this.file, { force: true });
   }
+}
 
-  private categoryId(label: number, where: string): number {
-    const ids = this.options.categoryIds;
-    if (!ids) {
-      if (!Number.isFinite(label)) throw new Error(`${where}: categoryId must be a number`);
-      return label;
-    }
-    if (!Number.isInteger(label) || label < 1 || label > ids.length) {
-      throw new Error(`${where}: label ${label} has no category id (labels are 1..${ids.length})`);
-    }
-    return ids[label - 1];
-  }
+function categoryId(id: number, where: string): number {
+  if (!Number.isInteger(id)) throw new Error(`${where}: categoryId must be an integer`);
+  return id;
 }
 
 /** Writes every image's detections to `file` in the COCO results format. */

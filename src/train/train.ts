@@ -66,20 +66,27 @@ function rankDevice(device: string | undefined): string {
   return device ?? 'cpu';
 }
 
-export async function train(options: TrainOptions): Promise<TrainResult> {
-  const config: Config = resolveConfig(options.config, options.iterations !== undefined ? { train: { iterations: options.iterations } } : {});
+/**
+ * Trains a detector. The model predicts class indices 1..C of the training set's categories, in
+ * their order; unless the config maps class indices to category ids already, the config that is
+ * saved with the weights (and returned) gets that map, so the trained Detector reports the
+ * dataset's category ids.
+ */
+export async function train(options: TrainOptions): Promise<TrainResult & { config: Config }> {
+  const resolved = resolveConfig(options.config, options.iterations !== undefined ? { train: { iterations: options.iterations } } : {});
   const distributed = options.distributed ?? distributedFromEnv();
   const rank = distributed?.rank ?? 0;
   const worldSize = distributed?.worldSize ?? 1;
   const annotations = await loadCocoAnnotations(options.data.annotations);
   const classes = annotations.categories.ids.length + 1;
-  if (classes > config.model.numClasses) {
-    throw new Error(`${options.data.annotations}: ${classes - 1} categories need model.numClasses >= ${classes}, the config has ${config.model.numClasses}`);
+  if (classes > resolved.model.numClasses) {
+    throw new Error(`${options.data.annotations}: ${classes - 1} categories need model.numClasses >= ${classes}, the config has ${resolved.model.numClasses}`);
   }
+  const config = withCategoryIds(resolved, annotations.categories.ids);
   const initialWeights = options.weights === undefined ? undefined : await mappedWeights(config, options.weights, options.allowUnexpected ?? false);
   const val = options.val ?? options.data.val;
   const device = rankDevice(options.device);
-  return runTraining({
+  const result = await runTraining({
     model: 'detector',
     modelConfig: config.model,
     initialWeights,
@@ -114,10 +121,18 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         ? undefined
         : async (weights) => {
             const detector = await Detector.load({ config, weights, device });
-            const result = await evaluate(detector, val, { labels: config.model.categoryIds ? 'category-id' : 'contiguous' });
+            const result = await evaluate(detector, val);
             return { ap: result.stats[0], ap50: result.stats[1] };
           },
   });
+  return { ...result, config };
+}
+
+/** `config` with model.categoryIds from the dataset's categories (class index i is ids[i - 1]) when it has none; unused classes map to 0. */
+function withCategoryIds(config: Config, ids: ArrayLike<number>): Config {
+  if (config.model.categoryIds) return config;
+  const categoryIds = Array.from({ length: config.model.numClasses }, (_, i) => (i >= 1 && i <= ids.length ? ids[i - 1] : 0));
+  return { ...config, model: { ...config.model, categoryIds } };
 }
 
 /**

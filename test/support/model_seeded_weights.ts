@@ -1,4 +1,5 @@
-import type { Float32Tensor } from '../src/types';
+import { fmix32 } from '../../src/data/random';
+import type { Float32Tensor } from '../../src/types';
 // The seeded state dict of test/fixtures/make_model_fixtures.py, reproduced bit for bit: every
 // tensor is filled from an integer hash of (tensor name, element index), so the ~160 MB torchvision
 // weights behind the committed reference outputs need not be committed.
@@ -19,15 +20,7 @@ function fnv1a(text: string): number {
 /** Element i of tensor `name` in [-0.5, 0.5): murmur3's fmix32, top 24 bits (exact in float64). */
 function uniformFill(name: string, n: number, map: (u: number) => number, out: Float32Array): void {
   const base = Math.imul(fnv1a(name), 0x9e3779b9);
-  for (let i = 0; i < n; i++) {
-    let h = (base + i) >>> 0;
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-    out[i] = map((h >>> 8) / 16777216 - 0.5);
-  }
+  for (let i = 0; i < n; i++) out[i] = map((fmix32((base + i) >>> 0) >>> 8) / 16777216 - 0.5);
 }
 
 /** The value of state-dict entry `name`, as seeded_value() in the fixture script. */

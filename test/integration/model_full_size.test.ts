@@ -5,11 +5,12 @@
 import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { Detector } from '../src/detector';
-import { decodeRgb } from '../src/image';
-import { seededStateDict } from './model_seeded_weights';
+import { Detector } from '../../src/detector';
+import { decodeRgb } from '../../src/image';
+import { seededStateDict } from '../support/model_seeded_weights';
+import { FIXTURES as FIXTURE_ROOT } from '../support/paths';
 
-const FIXTURES = path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'full_size');
+const FIXTURES = path.join(FIXTURE_ROOT, 'full_size');
 
 interface Dets {
   boxes: number[][];

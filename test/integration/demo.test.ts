@@ -6,13 +6,13 @@ import { promises as fsp } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
-import { drawDetections, EDGE_COLORS } from '../src/demo/draw';
-import { runDemo } from '../src/demo/experiment';
-import { BASELINE, IR_RCNN, SEMANTIC, SPATIAL, demoVariants, variantConfig } from '../src/demo/preset';
-import { formatTable, tableRows } from '../src/demo/table';
-import { PALETTE } from '../src/plot';
+import { drawDetections, EDGE_COLORS } from '../../src/demo/draw';
+import { runDemo } from '../../src/demo/experiment';
+import { BASELINE, IR_RCNN, SEMANTIC, SPATIAL, demoVariants, variantConfig } from '../../src/demo/preset';
+import { formatTable, tableRows } from '../../src/demo/table';
+import { PALETTE } from '../../src/plot';
+import { CLI } from '../support/paths';
 
-const CLI = path.join(__dirname, '..', 'src', 'cli', 'main.js');
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 async function isPng(file: string): Promise<boolean> {

@@ -4,18 +4,19 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { loadCocoAnnotations, type CocoAnnotations } from '../src/data/coco';
-import type { CocoResult, Detections } from '../src/eval/detections';
-import { evaluate, evaluateResults, type EvaluationResult } from '../src/eval/evaluate';
-import { linspace, resolveParams, type EvalOptions } from '../src/eval/params';
-import { evaluateDetections } from '../src/eval/cocoeval';
-import { literalCocoEval } from './eval_literal_cocoeval';
-import { numpyMean, pyFixed, stats } from '../src/eval/summarize';
-import { readCocoResults } from '../src/eval/results_reader';
-import { cocoGroundTruthJson, makeSyntheticEvalCase } from '../src/eval/synthetic';
-import { Random } from '../src/data/random';
+import { loadCocoAnnotations, type CocoAnnotations } from '../../src/data/coco';
+import type { CocoResult, Detections } from '../../src/eval/detections';
+import { evaluate, evaluateResults, type EvaluationResult } from '../../src/eval/evaluate';
+import { linspace, resolveParams, type EvalOptions } from '../../src/eval/params';
+import { evaluateDetections } from '../../src/eval/cocoeval';
+import { literalCocoEval } from '../support/eval_literal_cocoeval';
+import { numpyMean, pyFixed, stats } from '../../src/eval/summarize';
+import { readCocoResults } from '../../src/eval/results_reader';
+import { cocoGroundTruthJson, makeSyntheticEvalCase } from '../../src/eval/synthetic';
+import { Random } from '../../src/data/random';
+import { FIXTURES } from '../support/paths';
 
-const CASES = path.join(__dirname, '..', '..', 'test', 'fixtures', 'coco-eval-cases');
+const CASES = path.join(FIXTURES, 'coco-eval-cases');
 
 interface Expected {
   stats: number[];
@@ -363,7 +364,8 @@ describe('eval: evaluate(detector, dataset)', () => {
           const out = [];
           for (let i = 0; i < a.ids.length; i++) {
             if (a.imageIndex[i] !== image || a.iscrowd[i]) continue;
-            out.push({ bbox: Array.from(a.bbox.subarray(4 * i, 4 * i + 4)), score: 0.5 + i / 1000, categoryId: a.categoryIndex[i] + 1 });
+            const [x, y, w, h] = a.bbox.subarray(4 * i, 4 * i + 4);
+            out.push({ bbox: [x, y, w, h] as [number, number, number, number], score: 0.5 + i / 1000, categoryId: gt.categories.ids[a.categoryIndex[i]] });
           }
           return { detections: out };
         });
@@ -378,13 +380,13 @@ describe('eval: evaluate(detector, dataset)', () => {
     fs.rmSync(dir, { recursive: true });
   });
 
-  it('rejects a detector label outside the categories, naming the image', async () => {
+  it('rejects a category id that the annotations do not have, naming it', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ir-rcnn-eval-'));
     const { gt } = makeSyntheticEvalCase(8, 2, 0, 3);
     const annotations = path.join(dir, 'gt.json');
     fs.writeFileSync(annotations, JSON.stringify(cocoGroundTruthJson(gt)));
-    const detector = { detect: async (images: string[]) => images.map(() => ({ detections: [{ bbox: [0, 0, 5, 5], score: 0.5, categoryId: 4 }] })) };
-    await assert.rejects(evaluate(detector, { annotations, images: dir }), /000001\.jpg: detector label 4 is not a class of the annotations \(1\.\.3\)/);
+    const detector = { detect: async (images: string[]) => images.map(() => ({ detections: [{ bbox: [0, 0, 5, 5] as [number, number, number, number], score: 0.5, categoryId: 99 }] })) };
+    await assert.rejects(evaluate(detector, { annotations, images: dir }), /category_id 99 is not a category of the ground truth/);
     fs.rmSync(dir, { recursive: true });
   });
 });

@@ -7,21 +7,21 @@ import { promises as fsp, readFileSync } from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { resolveConfig, type Config } from '../src/config';
-import { generateSyntheticDataset, type SyntheticDataset } from '../src/data/synthetic';
-import { Detector } from '../src/detector';
-import { isIrRcnnError } from '../src/errors';
-import { latestCheckpoint, listCheckpoints } from '../src/train/checkpoint';
-import { launchWorkers } from '../src/train/launch';
-import { runTraining, type LoopOptions } from '../src/train/loop';
-import { NativeTrainer, distributedAvailable } from '../src/train/native_trainer';
-import { resolveSolver, type SolverInput } from '../src/train/solver';
-import { train } from '../src/train/train';
-import { readSafetensors } from '../src/weights/safetensors';
-import { PROBE, probeSource } from './train_helpers';
+import { resolveConfig, type Config } from '../../src/config';
+import { generateSyntheticDataset, type SyntheticDataset } from '../../src/data/synthetic';
+import { Detector } from '../../src/detector';
+import { isIrRcnnError } from '../../src/errors';
+import { latestCheckpoint, listCheckpoints } from '../../src/train/checkpoint';
+import { launchWorkers } from '../../src/train/launch';
+import { runTraining, type LoopOptions } from '../../src/train/loop';
+import { NativeTrainer, distributedAvailable } from '../../src/train/native_trainer';
+import { resolveSolver, type SolverInput } from '../../src/train/solver';
+import { train } from '../../src/train/train';
+import { readSafetensors } from '../../src/weights/safetensors';
+import { PROBE, probeSource } from '../support/train_helpers';
+import { CLI, DIST } from '../support/paths';
 
-const WORKER = path.join(__dirname, 'train_worker.js');
-const CLI = path.join(__dirname, '..', 'src', 'cli', 'main.js');
+const WORKER = path.join(DIST, 'test', 'support', 'train_worker.js');
 
 /** The small ResNet-18 preset at 96 px, 2 images a batch: a detector step in well under a second. */
 function tinyConfig(preset: string, iterations: number): Config {

@@ -1,9 +1,9 @@
 // Every detection op against torchvision 0.14 on the committed fixtures (forward to 1e-5,
 // gradients to 1e-4); the largest difference per op is printed at the end.
 import * as assert from 'assert';
-import * as ops from '../src/ops';
-import type { FloatTensor } from '../src/types';
-import { expectClose, expectEqualIndices, f64, i32, largestDifferences, loadCases } from './ops_fixtures';
+import * as ops from '../../src/ops';
+import type { FloatTensor } from '../../src/types';
+import { expectClose, expectEqualIndices, f64, i32, largestDifferences, loadCases } from '../support/ops_fixtures';
 
 const FORWARD = 1e-5;
 const GRADIENT = 1e-4;

@@ -2,11 +2,12 @@
 import { strict as assert } from 'assert';
 import * as path from 'path';
 import sharp from 'sharp';
-import { evaluateResults } from '../src/eval/evaluate';
-import { prCurvesByCategorySvg, prCurvesBySizeSvg } from '../src/eval/pr_curves';
-import { barChartSvg, lineChartSvg, svgToPng } from '../src/plot';
+import { evaluateResults } from '../../src/eval/evaluate';
+import { prCurvesByCategorySvg, prCurvesBySizeSvg } from '../../src/eval/pr_curves';
+import { barChartSvg, lineChartSvg, svgToPng } from '../../src/plot';
+import { FIXTURES } from '../support/paths';
 
-const CASES = path.join(__dirname, '..', '..', 'test', 'fixtures', 'coco-eval-cases');
+const CASES = path.join(FIXTURES, 'coco-eval-cases');
 
 /** Fraction of pixels of the PNG whose colour is close to `rgb`. */
 async function share(png: Buffer, rgb: [number, number, number]): Promise<number> {

@@ -6,9 +6,10 @@ import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { markdownTable, summarize, timeInterleaved, timeRuns, type Report } from '../bench/harness';
+import { markdownTable, summarize, timeInterleaved, timeRuns, type Report } from '../../bench/harness';
+import { DIST } from '../support/paths';
 
-const RUN = path.resolve(__dirname, '..', 'bench', 'run.js');
+const RUN = path.join(DIST, 'bench', 'run.js');
 
 function runBench(args: string[], script = RUN): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -105,7 +106,7 @@ describe('bench harness', () => {
   });
 
   it('run.js --device cuda explains why it cannot run on a build without CUDA', async function () {
-    const { torchInfo } = await import('../src/native');
+    const { torchInfo } = await import('../../src/native');
     const info = torchInfo();
     if (info.cudaKernels && info.cudaAvailable) this.skip();
     const { code, stderr } = await runBench(['--device', 'cuda', '--quick', '--only', 'ops']);
@@ -115,7 +116,7 @@ describe('bench harness', () => {
 
   it('gpu_check.js (scripts/gpu-check.sh) refuses CUDA on a build without it, and unknown options, in one line', async function () {
     const gpuCheck = path.join(path.dirname(RUN), 'gpu_check.js');
-    const { torchInfo } = await import('../src/native');
+    const { torchInfo } = await import('../../src/native');
     const info = torchInfo();
     if (!(info.cudaKernels && info.cudaAvailable)) {
       const cuda = await runBench(['--device', 'cuda'], gpuCheck);

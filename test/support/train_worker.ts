@@ -1,9 +1,9 @@
 // A worker process for test/train.test.ts: trains the probe model as one rank of a distributed
 // run (mode "rank"), or writes checkpoints in a loop until killed (mode "checkpoints").
-import { saveCheckpoint } from '../src/train/checkpoint';
-import { runTraining } from '../src/train/loop';
-import { NativeTrainer } from '../src/train/native_trainer';
-import { resolveSolver } from '../src/train/solver';
+import { saveCheckpoint } from '../../src/train/checkpoint';
+import { runTraining } from '../../src/train/loop';
+import { NativeTrainer } from '../../src/train/native_trainer';
+import { resolveSolver } from '../../src/train/solver';
 import { PROBE, probeSource } from './train_helpers';
 
 async function main(): Promise<void> {

@@ -3,10 +3,10 @@
 // identity when both graphs are off, and the parameter count.
 import * as assert from 'assert';
 
-import { relationOptionsSchema } from '../src/config/relation';
-import { isIrRcnnError, type IrRcnnErrorCode } from '../src/errors';
-import { relationForward, relationPropagate, type RelationForwardOutput } from '../src/relation';
-import type { FloatTensor } from '../src/types';
+import { relationOptionsSchema } from '../../src/config/relation';
+import { isIrRcnnError, type IrRcnnErrorCode } from '../../src/errors';
+import { relationForward, relationPropagate, type RelationForwardOutput } from '../../src/relation';
+import type { FloatTensor } from '../../src/types';
 import {
   paperOptions,
   random,
@@ -17,7 +17,7 @@ import {
   type Matrix,
   type ReferenceOptions,
   type Weights,
-} from './relation_reference';
+} from '../support/relation_reference';
 
 const D = 4;
 // b0 and b1 overlap (IoU 90/110 > 0.7, so δ = 0); b2 has b0's size 100 px to the right; b3 is

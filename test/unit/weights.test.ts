@@ -5,12 +5,13 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { checkStrict, matchStateDict, readSafetensors, readStateDict, writeSafetensors } from '../src/weights';
-import { decodeTensor } from '../src/weights/dtype';
-import { unpickle } from '../src/weights/pickle';
-import type { Tensor, TensorData } from '../src/types';
+import { checkStrict, matchStateDict, readSafetensors, readStateDict, writeSafetensors } from '../../src/weights';
+import { decodeTensor } from '../../src/weights/dtype';
+import { unpickle } from '../../src/weights/pickle';
+import type { Tensor, TensorData } from '../../src/types';
+import { FIXTURES as FIXTURE_ROOT } from '../support/paths';
 
-const FIXTURES = path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'weights');
+const FIXTURES = path.join(FIXTURE_ROOT, 'weights');
 const fixture = (name: string): string => path.join(FIXTURES, name);
 
 interface Expected {

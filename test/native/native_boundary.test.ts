@@ -2,19 +2,18 @@
 // errors arrive as IrRcnnError with their code, handles are disposed explicitly, and the addon
 // loads in worker threads (one instance, and its own error class, per thread).
 import { strict as assert } from 'assert';
-import * as path from 'path';
 import { Worker } from 'worker_threads';
-import { presets, resolveConfig } from '../src/config';
-import { nativeModelConfig } from '../src/config/native';
-import { Detector } from '../src/detector';
-import { isIrRcnnError, type IrRcnnErrorCode } from '../src/errors';
-import { addon } from '../src/native';
-import { nms } from '../src/ops';
-import { NativeTrainer } from '../src/train/native_trainer';
-import type { RgbImage } from '../src/types';
-import { PROBE } from './train_helpers';
+import { presets, resolveConfig } from '../../src/config';
+import { nativeModelConfig } from '../../src/config/native';
+import { Detector } from '../../src/detector';
+import { isIrRcnnError, type IrRcnnErrorCode } from '../../src/errors';
+import { addon } from '../../src/native';
+import { nms } from '../../src/ops';
+import { NativeTrainer } from '../../src/train/native_trainer';
+import type { RgbImage } from '../../src/types';
+import { ROOT } from '../support/paths';
+import { PROBE } from '../support/train_helpers';
 
-const ROOT = path.resolve(__dirname, '..', '..');
 // A ResNet-18 detector small enough to build in a worker in a second.
 const TINY = { model: { depth: 18 as const, numClasses: 3, minSize: 64, maxSize: 64, roi: { representationSize: 16 } } };
 

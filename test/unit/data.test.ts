@@ -5,11 +5,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
-import { imageAnnotations, loadCocoAnnotations, nonEmptyImageIndices, withoutEmptyImages } from '../src/data/coco';
-import { decodeImage, resizeScale, scaledSize, transformBoxes } from '../src/data/images';
-import { writeLargeCocoAnnotations } from '../src/data/large_coco';
-import { createBatchLoader, loaderBatchesPerEpoch, type Batch, type BatchLoaderOptions } from '../src/data/loader';
-import { batchesPerEpoch, makeBatches, shardIndices } from '../src/data/sampler';
+import { imageAnnotations, loadCocoAnnotations, nonEmptyImageIndices, withoutEmptyImages } from '../../src/data/coco';
+import { decodeImage, resizeScale, scaledSize, transformBoxes } from '../../src/data/images';
+import { writeLargeCocoAnnotations } from '../../src/data/large_coco';
+import { createBatchLoader, loaderBatchesPerEpoch, type Batch, type BatchLoaderOptions } from '../../src/data/loader';
+import { batchesPerEpoch, makeBatches, shardIndices } from '../../src/data/sampler';
 
 let dir: string;
 before(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ir-rcnn-data-'))));

@@ -183,13 +183,4 @@ export function referenceAuxLoss(logits: Matrix, labels: ArrayLike<number>, boxe
 }
 
 /** A small deterministic PRNG (mulberry32) so that test data is the same on every run. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as random } from '../../src/data/random';

@@ -6,10 +6,11 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { imageAnnotations, loadCocoAnnotations } from '../src/data/coco';
-import { hash32 } from '../src/data/random';
-import { generateSyntheticDataset, renderSyntheticImage, SYNTHETIC_CATEGORIES } from '../src/data/synthetic';
-import { evaluateResults } from '../src/eval/evaluate';
+import { imageAnnotations, loadCocoAnnotations } from '../../src/data/coco';
+import { hash32 } from '../../src/data/random';
+import { generateSyntheticDataset, renderSyntheticImage, SYNTHETIC_CATEGORIES } from '../../src/data/synthetic';
+import { evaluateResults } from '../../src/eval/evaluate';
+import { CLI } from '../support/paths';
 
 let dir: string;
 before(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ir-rcnn-synth-'))));
@@ -88,7 +89,7 @@ describe('synthetic set', () => {
   });
 
   it('`ir-rcnn synth` writes the set and prints where; bad options exit 1 with one line', () => {
-    const main = path.join(__dirname, '..', 'src', 'cli', 'main.js');
+    const main = CLI;
     const out = path.join(dir, 'cli');
     const printed = JSON.parse(execFileSync(process.execPath, [main, 'synth', '--out', out, '--images', '1', '--val-images', '0', '--size', '64'], { encoding: 'utf8' }));
     assert.equal(printed.trainAnnotations, path.join(out, 'annotations', 'instances_train.json'));

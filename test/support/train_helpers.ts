@@ -1,9 +1,9 @@
 // Shared by test/train.test.ts and its worker processes: a deterministic batch source for the
 // probe model. Image i of iteration t depends only on (seed, t, i), and rank r takes its
 // contiguous share of the global batch, so one process and N ranks see the same global batch.
-import { Random, hash32 } from '../src/data/random';
-import type { BatchSource } from '../src/train/loop';
-import type { NativeTrainerOptions, TrainBatch } from '../src/train/native_trainer';
+import { Random, hash32 } from '../../src/data/random';
+import type { BatchSource } from '../../src/train/loop';
+import type { NativeTrainerOptions, TrainBatch } from '../../src/train/native_trainer';
 
 export function probeImage(seed: number, iteration: number, index: number): TrainBatch {
   const rng = new Random(hash32(hash32(seed, iteration), index));

@@ -1,8 +1,8 @@
 // The per-row top-K graph builder (paper §3.2–3.3) against a brute-force TypeScript reference.
 import * as assert from 'assert';
 
-import { buildTopKGraph, type TopKGraph } from '../src/relation';
-import { random, topKRows } from './relation_reference';
+import { buildTopKGraph, type TopKGraph } from '../../src/relation';
+import { random, topKRows } from '../support/relation_reference';
 
 function rowsOf(graph: TopKGraph): number[][] {
   const ptr = graph.rowPtr.data;

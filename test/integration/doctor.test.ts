@@ -6,10 +6,10 @@ import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { doctor, formatDoctorReport, type DoctorReport } from '../src/doctor';
-import { findLibTorch, torchInfo } from '../src/native';
+import { doctor, formatDoctorReport, type DoctorReport } from '../../src/doctor';
+import { findLibTorch, torchInfo } from '../../src/native';
+import { CLI, ROOT } from '../support/paths';
 
-const CLI = path.join(__dirname, '..', 'src', 'cli', 'main.js');
 const REFERENCE_BLAS = `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu/blas/libblas.so.3`;
 
 function runDoctor(env: Record<string, string>, args: string[] = ['--json']): Promise<{ status: number; stdout: string }> {
@@ -86,7 +86,7 @@ describe('ir-rcnn doctor', () => {
 
 describe('prebuild choice', () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { choosePrebuild, prebuildName } = require('../../scripts/prebuilds.js');
+  const { choosePrebuild, prebuildName } = require(path.join(ROOT, 'scripts', 'prebuilds.js'));
   const torch = findLibTorch()!;
   let root: string;
   const withPrebuilds = (...names: string[]) => {

@@ -2,7 +2,8 @@
 // with them, keeping the largest difference seen per op for the summary line.
 import * as fs from 'fs';
 import * as path from 'path';
-import type { Tensor, TensorData } from '../src/types';
+import type { Tensor, TensorData } from '../../src/types';
+import { FIXTURES } from './paths';
 
 interface Packed {
   dtype: 'float32' | 'float64' | 'int32';
@@ -10,7 +11,7 @@ interface Packed {
   base64: string;
 }
 
-const fixtureDir = path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'ops');
+const fixtureDir = path.join(FIXTURES, 'ops');
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function loadCases(name: string): any[] {

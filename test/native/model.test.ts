@@ -6,13 +6,14 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Detector } from '../src/detector';
-import { decodeRgb } from '../src/image';
-import { seededStateDict } from './model_seeded_weights';
-import { relativeDifference } from './relative_difference';
-import type { Float32Tensor, RgbImage } from '../src/types';
+import { Detector } from '../../src/detector';
+import { decodeRgb } from '../../src/image';
+import { seededStateDict } from '../support/model_seeded_weights';
+import { relativeDifference } from '../support/relative_difference';
+import type { Float32Tensor, RgbImage } from '../../src/types';
+import { CLI, FIXTURES as FIXTURE_ROOT } from '../support/paths';
 
-const FIXTURES = path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'model');
+const FIXTURES = path.join(FIXTURE_ROOT, 'model');
 
 interface Dets {
   boxes: number[][];
@@ -191,7 +192,7 @@ describe('model: parity with torchvision Faster R-CNN R50-FPN (seeded)', functio
     if (!pth) this.skip();
     const config = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ir-rcnn-model-')), 'config.json');
     fs.writeFileSync(config, JSON.stringify({ model: { minSize: ref.minSize, maxSize: ref.maxSize } }));
-    const main = path.resolve(__dirname, '..', 'src', 'cli', 'main.js');
+    const main = CLI;
     const run = spawnSync(process.execPath, [main, 'detect', path.join(FIXTURES, 'image.png'), '--weights', pth, '--config', config, '--score-thresh', '0'], {
       encoding: 'utf8',
     });

@@ -6,15 +6,15 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
-import { resolveConfig } from '../src/config';
-import { Detector } from '../src/detector';
-import { isIrRcnnError, type IrRcnnErrorCode } from '../src/errors';
-import { decodeRgb } from '../src/image';
-import { torchInfo } from '../src/native';
-import { writeSafetensors } from '../src/weights';
-import { seededStateDict } from './model_seeded_weights';
+import { resolveConfig } from '../../src/config';
+import { Detector } from '../../src/detector';
+import { isIrRcnnError, type IrRcnnErrorCode } from '../../src/errors';
+import { decodeRgb } from '../../src/image';
+import { torchInfo } from '../../src/native';
+import { writeSafetensors } from '../../src/weights';
+import { seededStateDict } from '../support/model_seeded_weights';
+import { ROOT } from '../support/paths';
 
-const ROOT = path.resolve(__dirname, '..', '..');
 const IMAGE = path.join(ROOT, 'test', 'fixtures', 'model', 'image.png');
 const MAIN = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
 // A small ResNet-18 model so that the CLI runs in a second; seeded weights, not trained ones.

@@ -3,9 +3,9 @@
 // (category, area, image), concatenation and re-sorting per (category, area, maxDets). The fast
 // evaluator in src/eval is checked against it on random cases where its grouping, cut-off and
 // reuse shortcuts could go wrong; it is test code only.
-import type { CocoAnnotations } from '../src/data/coco';
-import type { Detections } from '../src/eval/detections';
-import type { EvalParams } from '../src/eval/params';
+import type { CocoAnnotations } from '../../src/data/coco';
+import type { Detections } from '../../src/eval/detections';
+import type { EvalParams } from '../../src/eval/params';
 
 interface Gt {
   id: number;

@@ -3,9 +3,9 @@
 // successful call).
 import * as assert from 'assert';
 import { execFile } from 'child_process';
-import { isIrRcnnError, type IrRcnnErrorCode } from '../src/errors';
-import { addon, setNumThreads, torchInfo } from '../src/native';
-import * as ops from '../src/ops';
+import { isIrRcnnError, type IrRcnnErrorCode } from '../../src/errors';
+import { addon, setNumThreads, torchInfo } from '../../src/native';
+import * as ops from '../../src/ops';
 
 const boxes = () => ({ data: new Float32Array([0, 0, 10, 10, 1, 1, 11, 11, 20, 20, 30, 30]), shape: [3, 4] });
 const scores = () => ({ data: new Float32Array([0.9, 0.8, 0.7]), shape: [3] });
@@ -139,8 +139,8 @@ describe('CPU block cache', () => {
   const runChild = (env: Record<string, string>) =>
     new Promise<{ capacityBytes: number; cachedBytes: number }>((resolve, reject) => {
       const script = `
-        const ops = require(${JSON.stringify(require.resolve('../src/ops'))});
-        const { torchInfo } = require(${JSON.stringify(require.resolve('../src/native'))});
+        const ops = require(${JSON.stringify(require.resolve('../../src/ops'))});
+        const { torchInfo } = require(${JSON.stringify(require.resolve('../../src/native'))});
         const input = { data: new Float32Array(2 * 64 * 64 * 64).fill(1), shape: [2, 64, 64, 64] };
         const rois = { data: Float32Array.from([0, 0, 0, 32, 32, 1, 8, 8, 60, 60]), shape: [2, 5] };
         ops.roiAlign({ input, rois, outputSize: [7, 7], spatialScale: 1, samplingRatio: 2, aligned: true })
