@@ -79,13 +79,13 @@ export const HOW_TO_GET_LIBTORCH = libtorchScript.HOW_TO_GET_IT;
 /** The one command that rebuilds the addon from source here. */
 export const rebuildCommand = (): string => prebuildsScript.rebuildCommand(packageRoot);
 
-/** The addon is missing or does not load: one line saying what is wrong and the command that fixes it. */
-export class AddonError extends Error {
+/** The addon is missing or does not load (ERR_NATIVE): one line saying what is wrong and the command that fixes it. */
+export class AddonError extends IrRcnnError {
   constructor(
     readonly problem: string,
     readonly fix: string,
   ) {
-    super(`ir-rcnn: ${problem}; run \`${fix}\``);
+    super('ERR_NATIVE', `ir-rcnn: ${problem}; run \`${fix}\``);
   }
 }
 

@@ -72,7 +72,9 @@ void checkShape(const Value& where, const at::Tensor& tensor, const std::vector<
 
 // Errors read "<path> '<name>': <problem>" (ERR_DEVICE).
 c10::Device parseDevice(const Value& value, const std::string& name) {
-  const auto fail = [&](const std::string& problem) { throw UserError(value.path() + " '" + name + "': " + problem, ErrorCode::Device); };
+  const auto fail = [&](const std::string& problem) {
+    throw UserError(value.path() + " '" + name + "': " + problem, ErrorCode::Device);
+  };
   c10::Device device(c10::kCPU);
   try {
     device = c10::Device(name);

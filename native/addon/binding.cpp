@@ -62,7 +62,8 @@ Napi::Error jsError(Napi::Env env, const ErrorReport& report) {
     error.Set("code", errorCodeName(report.code));
     return error;
   }
-  return Napi::Error(env, errorClass.New({Napi::String::New(env, errorCodeName(report.code)), Napi::String::New(env, report.message)}));
+  return Napi::Error(
+      env, errorClass.New({Napi::String::New(env, errorCodeName(report.code)), Napi::String::New(env, report.message)}));
 }
 
 // ---- results ------------------------------------------------------------------------------

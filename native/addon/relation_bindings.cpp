@@ -85,7 +85,10 @@ Napi::Value RelationForward(const Napi::CallbackInfo& info) {
   const c10::Device device = deviceValue ? deviceValue->device() : c10::Device(c10::kCPU);
   args.done();
 
-  const auto onDevice = [device, dtype](const at::Tensor& t) { return t.defined() ? t.to(device, t.is_floating_point() ? dtype : t.scalar_type()) : t; };
+  // Floating-point inputs in the features' dtype; absent ones (undefined tensors) stay absent.
+  const auto onDevice = [device, dtype](const at::Tensor& t) {
+    return t.defined() ? t.to(device, t.is_floating_point() ? dtype : t.scalar_type()) : t;
+  };
   return runAsync(info.Env(), [=, features = onDevice(features), boxes = onDevice(boxes), labels = onDevice(labels),
                                gradOutput = onDevice(gradOutput)] {
     model::RelationModule module(options);

@@ -105,10 +105,14 @@ RelationModuleImpl::RelationModuleImpl(RelationOptions options) : options_(std::
   check(o.k >= 1, "k: expected >= 1, got " + std::to_string(o.k));
   check(o.layers >= 1, "layers: expected >= 1, got " + std::to_string(o.layers));
   check(o.lambda >= 0 && std::isfinite(o.lambda), "lambda: expected a finite number >= 0, got " + c10::str(o.lambda));
-  check(o.overlapThreshold >= 0 && o.overlapThreshold <= 1, "overlapThreshold: expected a number in [0, 1], got " + c10::str(o.overlapThreshold));
-  check(o.edgeWeights == "binary" || o.edgeWeights == "relatedness", "edgeWeights: expected 'binary' or 'relatedness', got '" + o.edgeWeights + "'");
-  check(o.propagation == "laplacian" || o.propagation == "adjacency", "propagation: expected 'laplacian' or 'adjacency', got '" + o.propagation + "'");
-  check(o.auxLossWeight >= 0 && std::isfinite(o.auxLossWeight), "auxLossWeight: expected a finite number >= 0, got " + c10::str(o.auxLossWeight));
+  check(o.overlapThreshold >= 0 && o.overlapThreshold <= 1,
+        "overlapThreshold: expected a number in [0, 1], got " + c10::str(o.overlapThreshold));
+  check(o.edgeWeights == "binary" || o.edgeWeights == "relatedness",
+        "edgeWeights: expected 'binary' or 'relatedness', got '" + o.edgeWeights + "'");
+  check(o.propagation == "laplacian" || o.propagation == "adjacency",
+        "propagation: expected 'laplacian' or 'adjacency', got '" + o.propagation + "'");
+  check(o.auxLossWeight >= 0 && std::isfinite(o.auxLossWeight),
+        "auxLossWeight: expected a finite number >= 0, got " + c10::str(o.auxLossWeight));
 
   // Φ exists only with the semantic graph, which is its only use. Its output layer starts at a
   // quarter of torch's default initialisation: Φ's ReLU makes every pair's dot product positive

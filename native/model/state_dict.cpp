@@ -32,7 +32,8 @@ StateCopies matchState(const torch::nn::Module& module, const std::map<std::stri
     if (!value.sizes().equals(target.sizes()))
       fail(name, "has shape " + c10::str(value.sizes()) + " but the model expects " + c10::str(target.sizes()));
     if (value.is_floating_point() != target.is_floating_point())
-      fail(name, "has dtype " + std::string(c10::toString(value.scalar_type())) + " but the model's is " + c10::toString(target.scalar_type()));
+      fail(name, "has dtype " + std::string(c10::toString(value.scalar_type())) + " but the model's is " +
+                     c10::toString(target.scalar_type()));
     copies.emplace_back(target, value);
   }
   if (complete && copies.size() != targets.size()) {
