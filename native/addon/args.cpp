@@ -298,12 +298,12 @@ std::vector<model::Target> readTargets(const Value& value, size_t images) {
   for (const Value& item : value.list()) {
     Object t = item.object();
     model::Target target;
-    target.boxes = t.tensor("boxes", at::kFloat, {-1, 4}).finite();
+    target.boxes = t.get("boxes").tensor(at::kFloat, {-1, 4}).finite();
     Value labels = t.get("labels");
     target.labels = labels.tensor(at::kInt, {target.boxes.size(0)}).get().to(at::kLong);
     if (target.labels.numel() && target.labels.min().item<int64_t>() < 1)
       labels.fail("expected class indices >= 1 (0 is background)");
-    target.crowd = t.tensor("crowdBoxes", at::kFloat, {-1, 4}).finite();
+    target.crowd = t.get("crowdBoxes").tensor(at::kFloat, {-1, 4}).finite();
     t.done();
     targets.push_back(std::move(target));
   }

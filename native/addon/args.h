@@ -110,18 +110,13 @@ class Object {
 
   Value get(const std::string& key);                      // may be absent
   std::optional<Value> optional(const std::string& key);  // nullopt when absent
-  // Required fields ("<path>.<key>: required" when absent).
+  // Shorthands for the commonest required fields ("<path>.<key>: required" when absent); for
+  // the others, get(key) and the Value's reader.
   Number number(const std::string& key) { return get(key).number(); }
   Integer integer(const std::string& key) { return get(key).integer(); }
   bool boolean(const std::string& key) { return get(key).boolean(); }
-  std::string string(const std::string& key) { return get(key).string(); }
   Object object(const std::string& key);
-  std::vector<double> numbers(const std::string& key) { return get(key).numbers(); }
-  std::vector<Value> list(const std::string& key) { return get(key).list(); }
   TensorArg floats(const std::string& key, std::vector<int64_t> shape) { return get(key).floats(std::move(shape)); }
-  TensorArg tensor(const std::string& key, at::ScalarType dtype, std::vector<int64_t> shape) {
-    return get(key).tensor(dtype, std::move(shape));
-  }
   // Op parameters with the default src/ops.ts documents.
   Number number(const std::string& key, double fallback);
   Integer integer(const std::string& key, int64_t fallback);

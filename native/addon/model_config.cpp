@@ -62,8 +62,8 @@ void readFields(Object& o, S& s, const Field<S> (&fields)[N]) {
     std::visit(Overloaded{[&](int64_t S::*m) { s.*m = o.integer(key); },
                           [&](double S::*m) { s.*m = o.number(key).finite(); },
                           [&](bool S::*m) { s.*m = o.boolean(key); },
-                          [&](std::string S::*m) { s.*m = o.string(key); },
-                          [&](std::vector<double> S::*m) { s.*m = o.numbers(key); }},
+                          [&](std::string S::*m) { s.*m = o.get(key).string(); },
+                          [&](std::vector<double> S::*m) { s.*m = o.get(key).numbers(); }},
                field.member);
   }
 }

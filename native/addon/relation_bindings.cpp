@@ -27,7 +27,7 @@ const Op kOps[] = {
        Value scoresValue = o.get("scores");
        at::Tensor scores = scoresValue.floats({-1, -1});
        if (scores.size(0) != scores.size(1)) scoresValue.fail("expected a square [N, N] matrix");
-       at::Tensor keep = o.tensor("keep", at::kByte, {scores.size(0), scores.size(1)}).get().ne(0);
+       at::Tensor keep = o.get("keep").tensor(at::kByte, {scores.size(0), scores.size(1)}).get().ne(0);
        const int64_t k = o.integer("k").min(0);
        return {{scores, keep}, [k](const Tensors& t) {
                  const ops::TopKGraph g = ops::buildTopKGraph(t[0], t[1], k);

@@ -46,7 +46,7 @@ std::map<std::string, at::Tensor> readTensorMap(const Value& value) {
 train::DistributedOptions readDistributed(const Value& value) {
   Object o = value.object();
   train::DistributedOptions d;
-  d.masterAddr = o.string("masterAddr");
+  d.masterAddr = o.get("masterAddr").string();
   d.masterPort = static_cast<int>(o.integer("masterPort").range(0, 65535));
   d.worldSize = static_cast<int>(o.integer("worldSize").min(1));
   d.rank = static_cast<int>(o.integer("rank").range(0, d.worldSize - 1));
@@ -87,7 +87,7 @@ Napi::Value TrainerCreate(const Napi::CallbackInfo& info) {
   options.schedule.baseLr = o.number("lr");
   options.schedule.warmupFactor = o.number("warmupFactor");
   options.schedule.warmupIters = o.integer("warmupIters");
-  for (const auto& m : o.list("milestones")) options.schedule.milestones.push_back(m.integer());
+  for (const auto& m : o.get("milestones").list()) options.schedule.milestones.push_back(m.integer());
   options.schedule.gamma = o.number("gamma");
   options.momentum = o.number("momentum");
   options.weightDecay = o.number("weightDecay");
