@@ -1,9 +1,13 @@
 // The Detector: a config, a native Faster R-CNN / IR R-CNN built from it, torchvision-compatible
 // weights loaded into it, and detect() from image paths or Buffers to COCO-style detections.
+// dispose() frees the native model (`await using det = await Detector.load(...)` does it at the
+// end of the scope); garbage collection frees one that is never disposed.
 import { resolveConfig, type Config, type ConfigInput } from './config';
+import { nativeModelConfig } from './config/native';
 import { ResultDrawer, type DetectDrawOptions } from './draw';
+import { IrRcnnError } from './errors';
 import { decodeRgb } from './image';
-import { nativeFunction } from './native';
+import { nativeFunction, nativeTargets, type NativeTargets } from './native';
 import { checkStrict, matchStateDict, readStateDict, type StrictOptions } from './weights';
 import type { Detection, Float32Tensor, ImageSource, ImageTargets, Int32Tensor, RgbImage, Tensor } from './types';
 
@@ -64,11 +68,12 @@ interface RawDetections {
   proposalIndex: Int32Tensor;
   graph?: { src: Int32Tensor; dst: Int32Tensor; type: Tensor<Uint8Array>; weight: Float32Tensor };
 }
+/** detect()'s options as the addon takes them: every one given. */
 interface NativeDetectOptions {
-  scoreThreshold?: number;
-  nmsThreshold?: number;
-  maxDetections?: number;
-  returnGraph?: boolean;
+  scoreThreshold: number;
+  nmsThreshold: number;
+  maxDetections: number;
+  returnGraph: boolean;
 }
 
 /** Every stage of one forward pass (Detector.trace): for parity tests and inspection. */
@@ -82,12 +87,6 @@ export interface DetectorTrace {
   detections: RawDetections[];
 }
 
-interface NativeTarget {
-  boxes: Float32Tensor;
-  labels: Int32Tensor;
-  crowdBoxes: Float32Tensor;
-}
-
 const native = {
   create: () => nativeFunction<(config: object) => Handle>('createDetector'),
   stateShapes: () => nativeFunction<(h: Handle) => Record<string, number[]>>('detectorStateShapes'),
@@ -97,19 +96,20 @@ const native = {
   toDevice: () => nativeFunction<(h: Handle, device: string) => Promise<void>>('detectorToDevice'),
   detect: () => nativeFunction<(h: Handle, images: RgbImage[], options: NativeDetectOptions) => Promise<RawDetections[]>>('detectorDetect'),
   losses: () =>
-    nativeFunction<(h: Handle, images: RgbImage[], targets: NativeTarget[], options: { seed?: number }) => Promise<Record<string, number>>>(
+    nativeFunction<(h: Handle, images: RgbImage[], targets: NativeTargets[], options: { seed?: number }) => Promise<Record<string, number>>>(
       'detectorLosses',
     ),
   trace: () =>
     nativeFunction<(h: Handle, images: RgbImage[], options: NativeDetectOptions, proposals?: Float32Tensor[]) => Promise<DetectorTrace>>(
       'detectorTrace',
     ),
+  dispose: () => nativeFunction<(h: Handle) => Promise<void>>('detectorDispose'),
 };
 
 function checkNumber(value: number | undefined, what: string, min: number, max: number, integer = false): void {
   if (value === undefined) return;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
-    throw new RangeError(`detect: ${what} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got ${String(value)}`);
+    throw new IrRcnnError('ERR_INVALID_ARGUMENT', `detect: ${what} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got ${String(value)}`);
   }
 }
 
@@ -124,7 +124,7 @@ export class Detector {
   static async load(options: LoadOptions): Promise<Detector> {
     const overrides: ConfigInput = options.numClasses !== undefined ? { model: { numClasses: options.numClasses } } : {};
     const config = resolveConfig(options.config, overrides);
-    const detector = new Detector(native.create()(config.model), config);
+    const detector = new Detector(native.create()(nativeModelConfig(config.model)), config);
     if (options.weights !== undefined) await detector.loadWeights(options.weights, options);
     if (options.device !== undefined && options.device !== 'cpu') await native.toDevice()(detector.handle, options.device);
     return detector;
@@ -161,7 +161,7 @@ export class Detector {
 
   /** Detections for each image (paths or encoded Buffers), boxes in original-image pixels; drawn too with `draw`. */
   async detect(images: ImageSource[], options: DetectOptions = {}): Promise<ImageResult[]> {
-    if (!Array.isArray(images)) throw new TypeError('detect: expected an array of image paths or Buffers');
+    if (!Array.isArray(images)) throw new IrRcnnError('ERR_INVALID_ARGUMENT', 'detect: expected an array of image paths or Buffers');
     checkNumber(options.scoreThreshold, 'scoreThreshold', 0, 1);
     checkNumber(options.nmsThreshold, 'nmsThreshold', 0, 1);
     checkNumber(options.maxDetections, 'maxDetections', 0, 1e6, true);
@@ -193,23 +193,29 @@ export class Detector {
 
   /**
    * The training losses of one batch (loss_objectness, loss_rpn_box_reg, loss_classifier,
-   * loss_box_reg, and loss_relation for IR models), without gradients or updates; `seed` seeds
-   * torch's RNG for the samplers first, as torch.manual_seed does.
+   * loss_box_reg, and loss_relation for IR models), without gradients or updates. The samplers
+   * draw from a generator of this call's own: seeded with `seed` (the numbers torchvision draws
+   * after torch.manual_seed(seed)), else the detector's; never from a trainer's.
    */
   losses(images: RgbImage[], targets: ImageTargets[], options: { seed?: number } = {}): Promise<Record<string, number>> {
-    const nativeTargets = targets.map((t) => ({
-      boxes: { data: t.boxes, shape: [t.boxes.length / 4, 4] },
-      labels: { data: t.labels, shape: [t.labels.length] },
-      crowdBoxes: { data: t.crowdBoxes, shape: [t.crowdBoxes.length / 4, 4] },
-    }));
-    return native.losses()(this.handle, images, nativeTargets, options);
+    return native.losses()(this.handle, images, nativeTargets(targets), { seed: options.seed });
+  }
+
+  /** Frees the native model once a running call is done; any later call rejects with ERR_DISPOSED. */
+  dispose(): Promise<void> {
+    return native.dispose()(this.handle);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.dispose();
   }
 
   private nativeOptions(options: DetectOptions): NativeDetectOptions {
+    const roi = this.config.model.roi;
     return {
-      scoreThreshold: options.scoreThreshold,
-      nmsThreshold: options.nmsThreshold,
-      maxDetections: options.maxDetections,
+      scoreThreshold: options.scoreThreshold ?? roi.scoreThreshold,
+      nmsThreshold: options.nmsThreshold ?? roi.nmsThreshold,
+      maxDetections: options.maxDetections ?? roi.maxDetections,
       returnGraph: options.returnGraph ?? false,
     };
   }

@@ -9,6 +9,7 @@ import sharp, { type OverlayOptions } from 'sharp';
 import type { DetectionGraph, ImageResult } from './detector';
 import { PALETTE } from './plot';
 import { escapeXml } from './plot/frame';
+import { IrRcnnError } from './errors';
 import { describeSource } from './image';
 import type { ImageSource, RgbImage } from './types';
 
@@ -149,11 +150,11 @@ export class ResultDrawer {
   static async create(images: ImageSource[], options: DetectDrawOptions): Promise<ResultDrawer | undefined> {
     const dir = options.draw;
     if (dir === undefined) return undefined;
-    if (typeof dir !== 'string' || dir.trim() === '') throw new TypeError('detect: draw must be a folder path');
+    if (typeof dir !== 'string' || dir.trim() === '') throw new IrRcnnError('ERR_INVALID_ARGUMENT', 'detect: draw must be a folder path');
     try {
       await fsp.mkdir(dir, { recursive: true });
     } catch (error) {
-      throw new Error(`${dir}: cannot create the drawing folder (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+      throw new IrRcnnError('ERR_INVALID_ARGUMENT', `${dir}: cannot create the drawing folder (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
     }
     const categories = new Map(Object.entries(options.categoryNames ?? {}).map(([id, name]) => [Number(id), name]));
     return new ResultDrawer(images, drawingFiles(images, dir), { categories, minScore: options.drawScoreThreshold ?? 0.5, scale: 1 });

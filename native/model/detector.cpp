@@ -17,6 +17,8 @@ ModelConfig checked(const ModelConfig& config) {
     throw std::invalid_argument("model.minSize/maxSize: expected 1 <= minSize <= maxSize");
   if (config.anchorSizes.size() != 5) throw std::invalid_argument("model.anchorSizes: expected 5 sizes (P2..P6)");
   if (config.aspectRatios.empty()) throw std::invalid_argument("model.aspectRatios: expected at least one ratio");
+  if (config.imageMean.size() != 3 || config.imageStd.size() != 3)
+    throw std::invalid_argument("model.imageMean/imageStd: expected 3 numbers each");
   return config;
 }
 
@@ -34,12 +36,12 @@ FasterRCNNImpl::FasterRCNNImpl(const ModelConfig& config)
 c10::Device FasterRCNNImpl::device() const { return parameters().front().device(); }
 
 std::map<std::string, at::Tensor> FasterRCNNImpl::losses(const std::vector<at::Tensor>& imagesHWCu8,
-                                                         const std::vector<Target>& targets) {
+                                                         const std::vector<Target>& targets, const at::Generator& generator) {
   if (imagesHWCu8.size() != targets.size())
     throw std::invalid_argument("detector: " + std::to_string(imagesHWCu8.size()) + " images but " +
                                 std::to_string(targets.size()) + " targets");
   auto device = this->device();
-  auto batch = transform_(imagesHWCu8, device, is_training());
+  auto batch = transform_(imagesHWCu8, device, is_training() ? std::optional<at::Generator>(generator) : std::nullopt);
   std::vector<Target> scaled;
   for (size_t i = 0; i < targets.size(); ++i) {
     const auto& t = targets[i];
@@ -55,9 +57,10 @@ std::map<std::string, at::Tensor> FasterRCNNImpl::losses(const std::vector<at::T
     scaled.push_back({GeneralizedRCNNTransform::resizeBoxes(boxes, batch.originalSizes[i], batch.imageSizes[i]), labels,
                       GeneralizedRCNNTransform::resizeBoxes(crowd, batch.originalSizes[i], batch.imageSizes[i])});
   }
+  const Training training{scaled, generator};
   auto features = backbone_(batch.tensors);
-  auto rpnOut = rpn_(features, batch.tensors.size(2), batch.tensors.size(3), batch.imageSizes, &scaled);
-  auto out = roiHeads_->losses(features, rpnOut.boxes, batch.imageSizes, scaled);
+  auto rpnOut = rpn_(features, batch.tensors.size(2), batch.tensors.size(3), batch.imageSizes, &training);
+  auto out = roiHeads_->losses(features, rpnOut.boxes, batch.imageSizes, training);
   out.insert(rpnOut.losses.begin(), rpnOut.losses.end());
   return out;
 }

@@ -31,8 +31,9 @@ class FasterRCNNImpl : public torch::nn::Module {
   explicit FasterRCNNImpl(const ModelConfig& config);
   // Training losses (loss_objectness, loss_rpn_box_reg, loss_classifier, loss_box_reg and, with
   // the semantic relation graph, loss_relation). Images uint8 [H, W, 3] RGB; targets in the
-  // pixels of their image. Call train() first.
-  std::map<std::string, at::Tensor> losses(const std::vector<at::Tensor>& imagesHWCu8, const std::vector<Target>& targets);
+  // pixels of their image; every random draw from `generator` (a CPU generator). Call train() first.
+  std::map<std::string, at::Tensor> losses(const std::vector<at::Tensor>& imagesHWCu8, const std::vector<Target>& targets,
+                                           const at::Generator& generator);
   // Detections with boxes in original-image pixels. Call eval() (and use InferenceMode) first.
   std::vector<ImageDetections> detect(const std::vector<at::Tensor>& imagesHWCu8, const PostprocessOptions& options);
   // detect() keeping every stage; `proposals` (network-input pixels) replace the RPN's when given.

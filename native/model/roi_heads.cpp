@@ -155,12 +155,12 @@ std::vector<ImageDetections> RoIHeadsImpl::postprocess(const at::Tensor& classLo
 
 std::map<std::string, at::Tensor> RoIHeadsImpl::losses(const std::vector<at::Tensor>& features,
                                                       std::vector<at::Tensor> proposals, const ImageSizes& imageSizes,
-                                                      const std::vector<Target>& targets) {
+                                                      const Training& training) {
   Matcher matcher(config_.roi.fgIouThreshold, config_.roi.bgIouThreshold, false);
   BalancedPositiveNegativeSampler sampler(config_.roi.batchSizePerImage, config_.roi.positiveFraction);
   std::vector<at::Tensor> labels, regressionTargets;
   for (size_t i = 0; i < proposals.size(); ++i) {
-    const auto& target = targets[i];
+    const auto& target = training.targets[i];
     // The ground-truth boxes are proposals too, so that every object has positives.
     auto props = torch::cat({proposals[i].detach(), target.boxes.to(proposals[i].dtype())}, 0);
     at::Tensor matches, matchedBoxes, imageLabels;
@@ -176,7 +176,7 @@ std::map<std::string, at::Tensor> RoIHeadsImpl::losses(const std::vector<at::Ten
     }
     imageLabels.masked_fill_(matches == Matcher::kBelowLowThreshold, 0);
     imageLabels.masked_fill_(matches == Matcher::kBetweenThresholds, -1);
-    auto [pos, neg] = sampler(imageLabels);
+    auto [pos, neg] = sampler(imageLabels, training.generator);
     // torchvision keeps the sampled proposals in ascending index order.
     auto sampled = std::get<0>(torch::cat({pos, neg}).sort());
     proposals[i] = props.index({sampled});

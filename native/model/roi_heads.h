@@ -53,11 +53,12 @@ struct ImageDetections {
   std::optional<DetectionGraph> graph;
 };
 
+// detect()'s options, all given by the caller (src/detector.ts fills them from the config).
 struct PostprocessOptions {
-  double scoreThreshold = 0.05;
-  double nmsThreshold = 0.5;
-  int64_t maxDetections = 100;
-  bool returnGraph = false;
+  double scoreThreshold{};
+  double nmsThreshold{};
+  int64_t maxDetections{};
+  bool returnGraph{};
 };
 
 class RoIHeadsImpl : public torch::nn::Module {
@@ -72,7 +73,7 @@ class RoIHeadsImpl : public torch::nn::Module {
                                       const ImageSizes& imageSizes, const PostprocessOptions& options);
   // loss_classifier, loss_box_reg and (with the semantic relation graph) loss_relation.
   std::map<std::string, at::Tensor> losses(const std::vector<at::Tensor>& features, std::vector<at::Tensor> proposals,
-                                           const ImageSizes& imageSizes, const std::vector<Target>& targets);
+                                           const ImageSizes& imageSizes, const Training& training);
   bool hasRelation() const { return !relation_.is_empty(); }
 
  private:
