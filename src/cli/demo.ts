@@ -1,19 +1,20 @@
 // `ir-rcnn demo [--out DIR] [--ablation] [--seeds N] [--images N] [--val-images M] [--iterations N]
-// [--image-size PX] [--bootstrap N] [--eval-every N] [--threads N]`: trains the Faster R-CNN
+// [--image-size PX] [--bootstrap N] [--eval-every N] [--kernels portable|native] [--threads N]`: trains the Faster R-CNN
 // baseline and IR R-CNN on the synthetic small-object set, evaluates both and prints the paper's
 // Table 3 with the differences' bootstrap intervals (see src/demo). Progress goes to stderr, the
 // table to stdout, everything else into the report folder.
 import { DEMO_DEFAULTS, runDemo } from '../demo/experiment';
+import { chooseKernels, PORTABLE_THREADS } from '../demo/kernels';
 import { setNumThreads } from '../native';
 import { UsageError, optNumber, optString, parseArgs } from './args';
 
 const USAGE =
   'usage: ir-rcnn demo [--out DIR] [--ablation] [--seeds N] [--images N] [--val-images M] [--iterations N] ' +
-  '[--image-size PX] [--data-seed S] [--draw N] [--bootstrap N] [--eval-every N] [--threads N]';
+  '[--image-size PX] [--data-seed S] [--draw N] [--bootstrap N] [--eval-every N] [--kernels portable|native] [--threads N]';
 
 export async function run(argv: string[]): Promise<void> {
   const args = parseArgs(argv, {
-    values: ['out', 'seeds', 'images', 'val-images', 'iterations', 'image-size', 'data-seed', 'draw', 'bootstrap', 'eval-every', 'threads'],
+    values: ['out', 'seeds', 'images', 'val-images', 'iterations', 'image-size', 'data-seed', 'draw', 'bootstrap', 'eval-every', 'kernels', 'threads'],
     flags: ['ablation', 'help'],
   });
   if (args.options.has('help')) {
@@ -36,9 +37,14 @@ export async function run(argv: string[]): Promise<void> {
     evalEvery: optNumber(args, 'eval-every', { integer: true, min: 0 }) ?? DEMO_DEFAULTS.evalEvery,
   };
   if (options.out.trim() === '') throw new UsageError('--out: expected a folder');
-  if (threads !== undefined) setNumThreads(threads);
+  const mode = optString(args, 'kernels') ?? DEMO_DEFAULTS.kernels;
+  if (mode !== 'portable' && mode !== 'native') throw new UsageError(`option --kernels: expected portable or native, got '${mode}'`);
+  // Before anything loads LibTorch: its libraries read these variables when they load.
+  const kernels = chooseKernels(mode);
+  const pinned = threads ?? (kernels.mode === 'portable' ? PORTABLE_THREADS : undefined);
+  if (pinned !== undefined) setNumThreads(pinned);
   const log = (line: string): void => void process.stderr.write(`demo: ${line}\n`);
-  const result = await runDemo({ ...options, log, progressStream: process.stderr });
+  const result = await runDemo({ ...options, kernels, log, progressStream: process.stderr });
   log(`done in ${(result.wallSeconds / 60).toFixed(1)} min; report in ${options.out} (report.html, metrics.json, table.md, loss_curves.png, ap_by_size.png, val_images/)`);
   process.stdout.write(`${result.table}\n\n${result.note}\n`);
 }

@@ -2,6 +2,7 @@
 // with the same recipe and seed, evaluate each on the val split with the project's COCO
 // evaluation, bootstrap the differences to the baseline, draw a few val images, and write the
 // report. Repeated over seeds on request.
+import { createHash } from 'crypto';
 import { promises as fsp } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -14,6 +15,7 @@ import { decodeRgb } from '../image';
 import { torchInfo } from '../native';
 import { train } from '../train/train';
 import { differenceIntervals } from './intervals';
+import { chooseKernels } from './kernels';
 import { BASELINE, demoVariants, variantConfig, type DemoVariant } from './preset';
 import { writeReport } from './report';
 import type { DatasetSummary, DemoOptions, DemoResult, RunRecord } from './result';
@@ -40,6 +42,8 @@ export const DEMO_DEFAULTS = {
   resamples: 1000,
   /** Validation every this many iterations for the AP curves (0: only at the end; each costs an evaluation). */
   evalEvery: 0,
+  /** AVX2 kernels and 2 threads wherever the CPU allows, for the same bits across machines (see kernels.ts). */
+  kernels: 'portable',
 } as const;
 
 const seconds = (since: number): number => (Date.now() - since) / 1000;
@@ -58,6 +62,19 @@ function categoryNames(ann: CocoAnnotations): Map<number, string> {
   return new Map(Array.from(ann.categories.ids, (id, i) => [id, ann.categories.names[i]] as [number, string]));
 }
 
+/**
+ * sha256 over the set's files (each annotation file and the images it lists, name and bytes):
+ * two machines' data compare by it. Only what the set names counts, not leftovers of an earlier run.
+ */
+async function datasetHash(splits: { annotations: string; images: string; fileNames: string[] }[]): Promise<string> {
+  const hash = createHash('sha256');
+  for (const split of splits) {
+    hash.update(await fsp.readFile(split.annotations));
+    for (const name of split.fileNames) hash.update(`${name}\0`).update(await fsp.readFile(path.join(split.images, name)));
+  }
+  return hash.digest('hex');
+}
+
 async function makeDataset(o: DemoOptions): Promise<DatasetSummary> {
   const started = Date.now();
   const dir = path.join(o.out, 'data');
@@ -66,7 +83,11 @@ async function makeDataset(o: DemoOptions): Promise<DatasetSummary> {
   const [trainAnn, valAnn] = await Promise.all([loadCocoAnnotations(data.trainAnnotations), loadCocoAnnotations(data.valAnnotations)]);
   const objects = { train: areaCounts(trainAnn), val: areaCounts(valAnn) };
   const v = objects.val;
-  o.log(`  val objects: ${v.small} small, ${v.medium} medium, ${v.large} large (${seconds(started).toFixed(0)} s)`);
+  const sha256 = await datasetHash([
+    { annotations: data.trainAnnotations, images: data.trainImages, fileNames: trainAnn.images.fileNames },
+    { annotations: data.valAnnotations, images: data.valImages, fileNames: valAnn.images.fileNames },
+  ]);
+  o.log(`  val objects: ${v.small} small, ${v.medium} medium, ${v.large} large; files' sha256 ${sha256.slice(0, 16)}… (${seconds(started).toFixed(0)} s)`);
   return {
     ...data,
     seed: o.dataSeed,
@@ -74,6 +95,7 @@ async function makeDataset(o: DemoOptions): Promise<DatasetSummary> {
     trainImagesCount: o.images,
     valImagesCount: o.valImages,
     objects,
+    sha256,
     seconds: seconds(started),
   };
 }
@@ -157,6 +179,10 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   } catch (error) {
     throw new Error(`${o.out}: cannot create the report folder (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
+  // What decides the bits of the trained weights besides the seed (see kernels.ts).
+  const kernels = o.kernels ?? chooseKernels('native');
+  const vars = Object.entries(kernels.env).map(([name, value]) => `${name}=${value}`).join(' ');
+  o.log(`kernels: ${kernels.mode}${vars ? ` (${vars})` : ''}, ${torchInfo().intraOpThreads} LibTorch threads; CPU: ${kernels.cpuFlags.join(' ') || 'flags unknown'}`);
   const dataset = await makeDataset(o);
   const categories = categoryNames(await loadCocoAnnotations(dataset.valAnnotations));
   const variants = demoVariants(o.ablation);
@@ -184,7 +210,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     note: differenceNote(rows, { resamples: o.resamples, valImages: o.valImages, seeds: o.seeds }),
     drawings,
     files: [...drawings],
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', torch: info.torchVersion, threads: info.intraOpThreads },
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', torch: info.torchVersion, threads: info.intraOpThreads, kernels },
     wallSeconds: 0,
   };
   result.wallSeconds = seconds(started);

@@ -21,7 +21,7 @@ const STYLE = `
 body { font-family: "DejaVu Sans", Arial, sans-serif; margin: 24px auto; max-width: 1200px; color: #202020; line-height: 1.45; }
 h1 { font-size: 24px; } h2 { font-size: 19px; margin-top: 32px; border-bottom: 1px solid #ddd; }
 table { border-collapse: collapse; font-size: 14px; }
-th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: right; white-space: nowrap; }
+th, td { border: 1px solid #ccc; padding: 4px 7px; text-align: right; white-space: nowrap; }
 th:first-child, td:first-child { text-align: left; }
 th { background: #f3f3f3; }
 .note { font-size: 13px; color: #444; max-width: 1100px; }
@@ -36,7 +36,10 @@ figure img { max-width: 100%; image-rendering: pixelated; }
 
 function htmlTable(result: DemoResult): string {
   const { header, body } = tableCells(result.rows);
-  const row = (cells: string[], tag: 'th' | 'td') => `<tr>${cells.map((c) => `<${tag}>${escapeHtml(c)}</${tag}>`).join('')}</tr>`;
+  // A difference's interval goes under it ("+4.1" over "[+2.9, +5.3]"), and the resampling unit
+  // under its column's name: four such columns still fit the page.
+  const cell = (text: string, c: number) => (header[c].startsWith('Δ') ? escapeHtml(text).replace(' [', '<br>[').replace(' (', '<br>(') : escapeHtml(text));
+  const row = (cells: string[], tag: 'th' | 'td') => `<tr>${cells.map((text, c) => `<${tag}>${cell(text, c)}</${tag}>`).join('')}</tr>`;
   return `<table>\n<thead>${row(header, 'th')}</thead>\n<tbody>\n${body.map((cells) => row(cells, 'td')).join('\n')}\n</tbody>\n</table>`;
 }
 

@@ -4,6 +4,7 @@ import type { Config } from '../config';
 import type { SyntheticDataset } from '../data/synthetic';
 import type { ParameterCount } from '../detector';
 import type { BootstrapSummary } from './intervals';
+import type { KernelSettings } from './kernels';
 import type { TableRow } from './table';
 
 export interface DemoOptions {
@@ -30,6 +31,8 @@ export interface DemoOptions {
   evalEvery: number;
   /** Progress lines (one line each, no newline). */
   log: (line: string) => void;
+  /** The kernels chosen before LibTorch loaded (chooseKernels), for the record; default: as the environment has them. */
+  kernels?: KernelSettings;
   /** Where training draws its progress bar / lines; none: silent. */
   progressStream?: NodeJS.WriteStream;
 }
@@ -61,11 +64,13 @@ export interface DatasetSummary extends SyntheticDataset {
   valImagesCount: number;
   /** Objects per COCO area range in each split. */
   objects: Record<'train' | 'val', { small: number; medium: number; large: number }>;
+  /** sha256 over the set's files: equal on two machines when the synthetic data is. */
+  sha256: string;
   seconds: number;
 }
 
 export interface DemoResult {
-  options: Omit<DemoOptions, 'log' | 'progressStream'>;
+  options: Omit<DemoOptions, 'log' | 'progressStream' | 'kernels'>;
   dataset: DatasetSummary;
   runs: RunRecord[];
   rows: TableRow[];
@@ -78,6 +83,6 @@ export interface DemoResult {
   drawings: string[];
   /** The report's files (the drawings among them). */
   files: string[];
-  machine: { cpus: number; cpuModel: string; torch: string; threads: number };
+  machine: { cpus: number; cpuModel: string; torch: string; threads: number; kernels: KernelSettings };
   wallSeconds: number;
 }

@@ -7,6 +7,7 @@ import { promises as fsp } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { runDemo, type DemoResult } from '../../src/demo/experiment';
+import { PORTABLE_KERNELS, PORTABLE_THREADS } from '../../src/demo/kernels';
 import { BASELINE, IR_RCNN, SEMANTIC, SPATIAL, demoVariants, variantConfig } from '../../src/demo/preset';
 import { formatTable, tableRows } from '../../src/demo/table';
 import { findChromium, inspectPage } from '../support/chromium';
@@ -123,6 +124,8 @@ describe('demo: a shortened run end to end', function () {
     assert.ok(metrics.runs[1].parameters.relation > 0 && metrics.runs[0].parameters.relation === 0);
     assert.deepEqual(metrics.rows.map((r: { variant: string }) => r.variant), ['baseline', 'ir_rcnn']);
     assert.equal(metrics.dataset.valImagesCount, 2);
+    assert.match(metrics.dataset.sha256, /^[0-9a-f]{64}$/);
+    assert.ok(['portable', 'native'].includes(metrics.machine.kernels.mode) && Array.isArray(metrics.machine.kernels.cpuFlags));
     assert.ok(metrics.wallSeconds > 0);
     await fsp.access(path.join(out, 'report.html'));
     const table = await fsp.readFile(path.join(out, 'table.md'), 'utf8');
@@ -184,12 +187,31 @@ describe('demo: a shortened run end to end', function () {
   });
 });
 
-describe('demo: the command line', () => {
+describe('demo: the command line', function () {
+  this.timeout(120000);
+
+  it('runs a tiny demo: the table and what its Δ columns mean on stdout, the portable kernels and 2 threads where the CPU allows', async () => {
+    const out = await fsp.mkdtemp(path.join(os.tmpdir(), 'ir-rcnn-demo-cli-'));
+    const args = ['--out', out, '--images', '4', '--val-images', '2', '--iterations', '2', '--image-size', '64', '--draw', '1', '--bootstrap', '100'];
+    const child = spawnSync(process.execPath, [CLI, 'demo', ...args], { encoding: 'utf8' });
+    assert.equal(child.status, 0, child.stderr);
+    assert.match(child.stdout, /^\| Model +\| Sem \| Spa \| AP .*\| ΔAP \(images\) +\| ΔAPs \(images\) +\|\n/);
+    assert.match(child.stdout, /\n\nΔ: difference to the baseline in AP points.* 100 resamples: \(images\) draws the 2 val images/);
+    const { machine } = JSON.parse(await fsp.readFile(path.join(out, 'metrics.json'), 'utf8'));
+    const portable = machine.kernels.cpuFlags.includes('avx2') && machine.kernels.cpuFlags.includes('fma');
+    assert.deepEqual(machine.kernels.env, portable ? PORTABLE_KERNELS : {});
+    assert.equal(machine.threads, portable ? PORTABLE_THREADS : machine.threads);
+    assert.match(child.stderr, new RegExp(`^demo: kernels: ${portable ? 'portable \\(OPENBLAS_CORETYPE=Haswell' : 'native'}`, 'm'));
+    await fsp.rm(out, { recursive: true, force: true });
+  });
+
   it('rejects a bad option or report folder with one line on stderr and exit status 1, before any work', () => {
     for (const [args, message] of [
       [['--seeds', '0'], "ir-rcnn: option --seeds: expected an integer in [1, 100], got '0'"],
       [['--iterations', 'many'], "ir-rcnn: option --iterations: expected an integer in [1, inf], got 'many'"],
       [['--fast'], 'ir-rcnn: unknown option --fast'],
+      [['--kernels', 'fast'], "ir-rcnn: option --kernels: expected portable or native, got 'fast'"],
+      [['--bootstrap', '10'], "ir-rcnn: option --bootstrap: expected an integer in [100, 100000], got '10'"],
       [['--out', '/dev/null/report'], 'ir-rcnn: /dev/null/report: cannot create the report folder (ENOTDIR)'],
     ] as const) {
       const child = spawnSync(process.execPath, [CLI, 'demo', ...args], { encoding: 'utf8' });
