@@ -226,6 +226,72 @@ Napi::Value DetectorLosses(const Napi::CallbackInfo& info) {
 }
 IR_RCNN_BINDING("detectorLosses", DetectorLosses);
 
+// Gathered tile proposals as JS holds them between calls: { boxes [N, 4], scores [N],
+// features [N, D], scale } (see model::TileProposals).
+model::TileProposals readTileProposals(const Value& value) {
+  Object o = value.object();
+  model::TileProposals p;
+  p.boxes = o.get("boxes").tensor(at::kFloat, {-1, 4}).finite();
+  p.scores = o.get("scores").tensor(at::kFloat, {p.boxes.size(0)}).finite();
+  p.features = o.get("features").tensor(at::kFloat, {p.boxes.size(0), -1}).finite();
+  p.scale = o.number("scale").positive();
+  o.done();
+  return p;
+}
+
+Out tileProposalsOut(const model::TileProposals& p) {
+  return Out::object()
+      .set("boxes", p.boxes.contiguous())
+      .set("scores", p.scores.contiguous())
+      .set("features", p.features.contiguous())
+      .set("scale", p.scale);
+}
+
+// detectorGatherTiles(handle, [image], tiles: [{ x, y, width, height }], gathered | null,
+//   maxProposals) → Promise<gathered>: relation scope 'image', the per-tile half. The tiles'
+// proposals and box features join those gathered so far (see FasterRCNN::gatherTileProposals).
+Napi::Value DetectorGatherTiles(const Napi::CallbackInfo& info) {
+  Args args(info, "gatherTiles");
+  auto detector = detectorOf(args);
+  const at::Tensor image = readImages(args.at(1, "image"))[0];
+  std::vector<at::Tensor> regions;
+  std::vector<std::pair<int64_t, int64_t>> offsets;
+  for (const Value& item : args.at(2, "tiles").list()) {
+    Object tile = item.object();
+    const int64_t x = tile.integer("x").range(0, image.size(1) - 1), y = tile.integer("y").range(0, image.size(0) - 1);
+    const int64_t width = tile.integer("width").range(1, image.size(1) - x), height = tile.integer("height").range(1, image.size(0) - y);
+    tile.done();
+    regions.push_back(image.slice(0, y, y + height).slice(1, x, x + width).contiguous());
+    offsets.emplace_back(x, y);
+  }
+  if (regions.empty()) args.at(2, "tiles").fail("expected at least one tile");
+  std::optional<model::TileProposals> gathered;
+  if (Value given = args.at(3, "gathered"); !given.absent()) gathered = readTileProposals(given);
+  const int64_t maxProposals = args.at(4, "maxProposals").integer().min(1);
+  return runWith(info.Env(), detector, [regions, offsets, gathered, maxProposals](Detector& d) {
+    c10::InferenceMode inference;
+    return tileProposalsOut(d.model->gatherTileProposals(regions, offsets, gathered, maxProposals));
+  });
+}
+IR_RCNN_BINDING("detectorGatherTiles", DetectorGatherTiles);
+
+// detectorDetectGathered(handle, gathered, { height, width }, options) → Promise<detections of
+// the one image>: relation scope 'image', the whole-image half.
+Napi::Value DetectorDetectGathered(const Napi::CallbackInfo& info) {
+  Args args(info, "detectGathered");
+  auto detector = detectorOf(args);
+  const model::TileProposals gathered = readTileProposals(args.at(1, "gathered"));
+  Object size = args.at(2, "imageSize").object();
+  const int64_t height = size.integer("height").min(1), width = size.integer("width").min(1);
+  size.done();
+  auto options = readPostprocess(args.at(3, "options"));
+  return runWith(info.Env(), detector, [gathered, height, width, options](Detector& d) {
+    c10::InferenceMode inference;
+    return detectionsOut({d.model->detectGathered(gathered, height, width, options)});
+  });
+}
+IR_RCNN_BINDING("detectorDetectGathered", DetectorDetectGathered);
+
 // detectorDispose(handle) → Promise<void>: frees the model after the running job.
 Napi::Value DetectorDispose(const Napi::CallbackInfo& info) {
   return disposeHandle<Detector>(info.Env(), Args(info, "dispose").at(0, "handle"), kDetectorTag, "detector");

@@ -55,7 +55,7 @@ describe('slice: tile grid', () => {
   });
 
   it('rejects bad options with one line naming them', () => {
-    assert.throws(() => checkTileOptions({ size: 0, overlap: 0.2 }, 'tiles'), /^RangeError: tiles\.size: expected an integer >= 1, got 0$/);
+    assert.throws(() => checkTileOptions({ size: 0, overlap: 0.2 }, 'tiles'), /^IrRcnnError: tiles\.size: expected an integer >= 1, got 0$/);
     assert.throws(() => checkTileOptions({ size: 512, overlap: 1 }, 'tiles'), /tiles\.overlap: expected a number in \[0, 1\), got 1/);
   });
 });
