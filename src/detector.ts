@@ -7,7 +7,7 @@ import { nativeModelConfig } from './config/native';
 import { IrRcnnError } from './errors';
 import { decodeRgb } from './image';
 import { nativeFunction, nativeTargets, type NativeTargets } from './native';
-import { detectSliced, type SlicedDetectOptions } from './slice/detect';
+import { detectSliced, shrunk, type SlicedDetectOptions } from './slice/detect';
 import { tileGrid, type Tile } from './slice/tiles';
 import type { BoxList } from './slice/merge';
 import { checkStrict, matchStateDict, readStateDict, type StrictOptions } from './weights';
@@ -135,7 +135,7 @@ const native = {
     ),
   dispose: () => nativeFunction<(h: Handle) => Promise<void>>('detectorDispose'),
   gatherTiles: () =>
-    nativeFunction<(h: Handle, image: RgbImage[], tiles: Tile[], gathered: GatheredProposals | null, maxProposals: number) => Promise<GatheredProposals>>(
+    nativeFunction<(h: Handle, image: RgbImage[], regions: Region[], gathered: GatheredProposals | null, maxProposals: number) => Promise<GatheredProposals>>(
       'detectorGatherTiles',
     ),
   detectGathered: () =>
@@ -143,6 +143,12 @@ const native = {
       'detectorDetectGathered',
     ),
 };
+
+/**
+ * A region of the image given to gatherTiles: a tile, or the whole image shrunk; whole-image
+ * pixels are region pixels × factor + (x, y) (factors default to 1).
+ */
+type Region = Tile & { factorX?: number; factorY?: number };
 
 /** Proposals of one image gathered tile by tile (relationScope 'image'), whole-image pixels. */
 interface GatheredProposals {
@@ -252,9 +258,13 @@ export class Detector {
    */
   private async detectImageScope(image: RgbImage, sliced: SlicedDetectOptions, options: DetectOptions): Promise<ImageResult> {
     const grid = tileGrid(image.width, image.height, sliced.tiles);
-    const passes: Tile[][] = [];
-    for (let start = 0; start < grid.length; start += sliced.batchSize) passes.push(grid.slice(start, start + sliced.batchSize));
-    if (sliced.fullImage) passes.push([{ x: 0, y: 0, width: image.width, height: image.height }]);
+    const passes: { image: RgbImage; regions: Region[] }[] = [];
+    for (let start = 0; start < grid.length; start += sliced.batchSize) passes.push({ image, regions: grid.slice(start, start + sliced.batchSize) });
+    if (sliced.fullImage) {
+      const small = await shrunk(image, sliced.minSize, sliced.maxSize);
+      const whole = { x: 0, y: 0, width: small.image.width, height: small.image.height, factorX: small.factorX, factorY: small.factorY };
+      passes.push({ image: small.image, regions: [whole] });
+    }
     // As many proposals as the tiles would each keep, for the image's share of tiles, at most 4000:
     // the relation module's pairwise matrices grow with the square of it.
     const maxProposals = Math.min(4000, this.config.model.rpn.postNmsTopNTest * Math.max(1, Math.ceil(grid.length / 4)));
@@ -262,8 +272,8 @@ export class Detector {
     let done = 0;
     for (const pass of passes) {
       sliced.signal?.throwIfAborted();
-      gathered = await native.gatherTiles()(this.handle, [image], pass, gathered, maxProposals);
-      done += pass.length;
+      gathered = await native.gatherTiles()(this.handle, [pass.image], pass.regions, gathered, maxProposals);
+      done += pass.regions.length;
       sliced.onProgress?.(done, grid.length + (sliced.fullImage ? 1 : 0));
     }
     const nativeOptions = { ...this.nativeOptions(options), maxDetections: sliced.maxDetections };
@@ -283,6 +293,8 @@ export class Detector {
     return {
       tiles,
       fullImage: options.fullImage ?? true,
+      minSize: this.config.model.minSize,
+      maxSize: this.config.model.maxSize,
       batchSize: options.batchSize ?? 1,
       maxDetections: options.maxDetections ?? this.config.model.roi.maxDetections,
       method: oneOf(options.merge, 'merge', ['nms', 'nmm'], 'nmm'),

@@ -247,30 +247,37 @@ Out tileProposalsOut(const model::TileProposals& p) {
       .set("scale", p.scale);
 }
 
-// detectorGatherTiles(handle, [image], tiles: [{ x, y, width, height }], gathered | null,
-//   maxProposals) → Promise<gathered>: relation scope 'image', the per-tile half. The tiles'
-// proposals and box features join those gathered so far (see FasterRCNN::gatherTileProposals).
+// detectorGatherTiles(handle, [image], regions: [{ x, y, width, height, factorX?, factorY? }],
+//   gathered | null, maxProposals) → Promise<gathered>: relation scope 'image', the per-tile
+// half. Each region is cropped from the image given, and its proposals and box features join
+// those gathered so far in whole-image pixels (region pixels × factor + (x, y); factors default
+// to 1, a tile of the image itself). See FasterRCNN::gatherTileProposals.
 Napi::Value DetectorGatherTiles(const Napi::CallbackInfo& info) {
   Args args(info, "gatherTiles");
   auto detector = detectorOf(args);
   const at::Tensor image = readImages(args.at(1, "image"))[0];
   std::vector<at::Tensor> regions;
-  std::vector<std::pair<int64_t, int64_t>> offsets;
-  for (const Value& item : args.at(2, "tiles").list()) {
-    Object tile = item.object();
-    const int64_t x = tile.integer("x").range(0, image.size(1) - 1), y = tile.integer("y").range(0, image.size(0) - 1);
-    const int64_t width = tile.integer("width").range(1, image.size(1) - x), height = tile.integer("height").range(1, image.size(0) - y);
-    tile.done();
+  std::vector<model::RegionPlacement> placements;
+  for (const Value& item : args.at(2, "regions").list()) {
+    Object region = item.object();
+    const int64_t x = region.integer("x").range(0, image.size(1) - 1), y = region.integer("y").range(0, image.size(0) - 1);
+    const int64_t width = region.integer("width").range(1, image.size(1) - x);
+    const int64_t height = region.integer("height").range(1, image.size(0) - y);
+    const auto factor = [&region](const char* key) {
+      auto value = region.optional(key);
+      return value ? static_cast<double>(value->number().positive()) : 1.0;
+    };
+    placements.push_back({static_cast<double>(x), static_cast<double>(y), factor("factorX"), factor("factorY")});
+    region.done();
     regions.push_back(image.slice(0, y, y + height).slice(1, x, x + width).contiguous());
-    offsets.emplace_back(x, y);
   }
-  if (regions.empty()) args.at(2, "tiles").fail("expected at least one tile");
+  if (regions.empty()) args.at(2, "regions").fail("expected at least one region");
   std::optional<model::TileProposals> gathered;
   if (Value given = args.at(3, "gathered"); !given.absent()) gathered = readTileProposals(given);
   const int64_t maxProposals = args.at(4, "maxProposals").integer().min(1);
-  return runWith(info.Env(), detector, [regions, offsets, gathered, maxProposals](Detector& d) {
+  return runWith(info.Env(), detector, [regions, placements, gathered, maxProposals](Detector& d) {
     c10::InferenceMode inference;
-    return tileProposalsOut(d.model->gatherTileProposals(regions, offsets, gathered, maxProposals));
+    return tileProposalsOut(d.model->gatherTileProposals(regions, placements, gathered, maxProposals));
   });
 }
 IR_RCNN_BINDING("detectorGatherTiles", DetectorGatherTiles);

@@ -95,9 +95,9 @@ DetectorTrace FasterRCNNImpl::trace(const std::vector<at::Tensor>& imagesHWCu8, 
 }
 
 TileProposals FasterRCNNImpl::gatherTileProposals(const std::vector<at::Tensor>& regionsHWCu8,
-                                                  const std::vector<std::pair<int64_t, int64_t>>& offsets,
+                                                  const std::vector<RegionPlacement>& placements,
                                                   const std::optional<TileProposals>& gathered, int64_t maxProposals) {
-  if (regionsHWCu8.size() != offsets.size()) throw std::invalid_argument("tiles: one offset per region expected");
+  if (regionsHWCu8.size() != placements.size()) throw std::invalid_argument("tiles: one placement per region expected");
   auto batch = transform_(regionsHWCu8, device());
   auto features = backbone_(batch.tensors);
   auto rpnOut = rpn_(features, batch.tensors.size(2), batch.tensors.size(3), batch.imageSizes);
@@ -105,10 +105,12 @@ TileProposals FasterRCNNImpl::gatherTileProposals(const std::vector<at::Tensor>&
   out.features = roiHeads_->boxFeatures(features, rpnOut.boxes, batch.imageSizes);
   std::vector<at::Tensor> boxes;
   for (size_t i = 0; i < rpnOut.boxes.size(); ++i) {
-    auto inImage = GeneralizedRCNNTransform::resizeBoxes(rpnOut.boxes[i], batch.imageSizes[i], batch.originalSizes[i]);
-    auto [x, y] = offsets[i];
-    const float dx = static_cast<float>(x), dy = static_cast<float>(y);
-    boxes.push_back(inImage + torch::tensor({dx, dy, dx, dy}, inImage.options()));
+    auto inRegion = GeneralizedRCNNTransform::resizeBoxes(rpnOut.boxes[i], batch.imageSizes[i], batch.originalSizes[i]);
+    const auto& p = placements[i];
+    const auto f = [](double v) { return static_cast<float>(v); };
+    auto options = inRegion.options();
+    boxes.push_back(inRegion * torch::tensor({f(p.factorX), f(p.factorY), f(p.factorX), f(p.factorY)}, options) +
+                    torch::tensor({f(p.x), f(p.y), f(p.x), f(p.y)}, options));
   }
   out.boxes = torch::cat(boxes, 0);
   out.scores = torch::cat(rpnOut.scores, 0);

@@ -37,6 +37,13 @@ struct TileProposals {
   double scale = 1;
 };
 
+// Where a region's pixels lie in the whole image: image = region × factor + offset, per axis
+// (a tile: factor 1; the whole image shrunk before the pass: factor > 1).
+struct RegionPlacement {
+  double x = 0, y = 0;
+  double factorX = 1, factorY = 1;
+};
+
 class FasterRCNNImpl : public torch::nn::Module {
  public:
   explicit FasterRCNNImpl(const ModelConfig& config);
@@ -50,11 +57,11 @@ class FasterRCNNImpl : public torch::nn::Module {
   // detect() keeping every stage; `proposals` (network-input pixels) replace the RPN's when given.
   DetectorTrace trace(const std::vector<at::Tensor>& imagesHWCu8, const PostprocessOptions& options,
                       const std::optional<std::vector<at::Tensor>>& proposals = std::nullopt);
-  // Proposals and box features of image regions (uint8 [h, w, 3] each, the pixels of the image at
-  // `offsets` (x, y)), in whole-image pixels, added to `gathered` (when given). Proposals that
+  // Proposals and box features of image regions (uint8 [h, w, 3] each, placed in the image as
+  // `placements` say), in whole-image pixels, added to `gathered` (when given). Proposals that
   // overlapping tiles found twice are merged by NMS at the RPN's threshold on objectness, and
   // the `maxProposals` most confident are kept.
-  TileProposals gatherTileProposals(const std::vector<at::Tensor>& regionsHWCu8, const std::vector<std::pair<int64_t, int64_t>>& offsets,
+  TileProposals gatherTileProposals(const std::vector<at::Tensor>& regionsHWCu8, const std::vector<RegionPlacement>& placements,
                                     const std::optional<TileProposals>& gathered, int64_t maxProposals);
   // Detections among gathered proposals of an image of `height` × `width` pixels: the relation
   // module and the predictor run once over all of them. Boxes in the image's pixels.
