@@ -8,6 +8,9 @@ import { ResultDrawer, type DetectDrawOptions } from './draw';
 import { IrRcnnError } from './errors';
 import { decodeRgb } from './image';
 import { nativeFunction, nativeTargets, type NativeTargets } from './native';
+import { detectSliced, shrunk, type SlicedDetectOptions } from './slice/detect';
+import { tileGrid, type Tile } from './slice/tiles';
+import type { BoxList } from './slice/merge';
 import { checkStrict, matchStateDict, readStateDict, type StrictOptions } from './weights';
 import type { Detection, Float32Tensor, ImageSource, ImageTargets, Int32Tensor, RgbImage, Tensor } from './types';
 
@@ -37,6 +40,34 @@ export interface DetectOptions extends DetectDrawOptions {
   batchSize?: number;
   /** Also return the relation graph among the detections (IR models). */
   returnGraph?: boolean;
+  /**
+   * Sliced detection for large images: the model also sees overlapping tiles of `size` pixels
+   * at full resolution (`overlap` share between neighbours, default 0.2), and the tiles'
+   * detections are merged in original-image pixels. `batchSize` is then tiles per pass.
+   */
+  tiles?: { size: number; overlap?: number };
+  /** With tiles: also detect on the whole image, resized as without tiles (default true). */
+  fullImage?: boolean;
+  /** With tiles: 'nmm' (default) grows a kept box to the union of its matches (a cut object becomes whole); 'nms' drops them. */
+  merge?: 'nms' | 'nmm';
+  /** With tiles: how boxes match when merging, IoU or IoS (intersection over the smaller box, default). */
+  matchMetric?: 'iou' | 'ios';
+  /** With tiles: boxes match above this (default 0.5). */
+  matchThreshold?: number;
+  /** With tiles: merge boxes of different classes too (default false). */
+  classAgnostic?: boolean;
+  /**
+   * With tiles, for IR models: 'tile' (default) reasons over each tile's proposals alone;
+   * 'image' pools the proposals of every tile into one set in whole-image pixels and runs the
+   * relation module and the box predictor once over it, so that the graphs connect objects of
+   * different tiles. With 'image' the tiles' duplicates are removed before classification, and
+   * `returnGraph` gives the whole image's graph.
+   */
+  relationScope?: 'tile' | 'image';
+  /** With tiles: called after each pass, with the image's index and its tiles done of all. */
+  onProgress?: (progress: { image: number; done: number; total: number }) => void;
+  /** Stops a sliced detection between passes (rejects with the signal's reason). */
+  signal?: AbortSignal;
 }
 
 export interface LoadOptions extends StrictOptions {
@@ -104,7 +135,29 @@ const native = {
       'detectorTrace',
     ),
   dispose: () => nativeFunction<(h: Handle) => Promise<void>>('detectorDispose'),
+  gatherTiles: () =>
+    nativeFunction<(h: Handle, image: RgbImage[], regions: Region[], gathered: GatheredProposals | null, maxProposals: number) => Promise<GatheredProposals>>(
+      'detectorGatherTiles',
+    ),
+  detectGathered: () =>
+    nativeFunction<(h: Handle, gathered: GatheredProposals, size: { height: number; width: number }, options: NativeDetectOptions) => Promise<RawDetections[]>>(
+      'detectorDetectGathered',
+    ),
 };
+
+/**
+ * A region of the image given to gatherTiles: a tile, or the whole image shrunk; whole-image
+ * pixels are region pixels × factor + (x, y) (factors default to 1).
+ */
+type Region = Tile & { factorX?: number; factorY?: number };
+
+/** Proposals of one image gathered tile by tile (relationScope 'image'), whole-image pixels. */
+interface GatheredProposals {
+  boxes: Float32Tensor;
+  scores: Float32Tensor;
+  features: Float32Tensor;
+  scale: number;
+}
 
 function checkNumber(value: number | undefined, what: string, min: number, max: number, integer = false): void {
   if (value === undefined) return;
@@ -170,6 +223,15 @@ export class Detector {
     const batchSize = options.batchSize ?? 1;
     const drawer = await ResultDrawer.create(images, options);
     const results: ImageResult[] = [];
+    if (options.tiles !== undefined) {
+      for (let i = 0; i < images.length; i++) {
+        const pixels = await decodeRgb(images[i], i);
+        const result = await this.detectTiles(pixels, i, options);
+        await drawer?.draw(i, [pixels], [result]);
+        results.push(result);
+      }
+      return results;
+    }
     for (let start = 0; start < images.length; start += batchSize) {
       const chunk = images.slice(start, start + batchSize);
       const pixels = await Promise.all(chunk.map((source, i) => decodeRgb(source, start + i)));
@@ -184,6 +246,74 @@ export class Detector {
   async detectPixels(images: RgbImage[], options: DetectOptions = {}): Promise<ImageResult[]> {
     const raw = await native.detect()(this.handle, images, this.nativeOptions(options));
     return raw.map((r) => this.toResult(r));
+  }
+
+  /** Sliced detection of one decoded image (detect() with `tiles`). */
+  private async detectTiles(image: RgbImage, index: number, options: DetectOptions): Promise<ImageResult> {
+    const sliced = this.slicedOptions(index, options);
+    if ((options.relationScope ?? 'tile') === 'image') return this.detectImageScope(image, sliced, options);
+    if (options.returnGraph) {
+      throw new IrRcnnError('ERR_INVALID_ARGUMENT', "detect: returnGraph with tiles needs relationScope 'image' (per-tile graphs do not join)");
+    }
+    // Each tile keeps the config's detections per image; the cap applies to the merged list.
+    const perTile = this.nativeOptions({ ...options, maxDetections: undefined, returnGraph: false });
+    const merged = await detectSliced(image, async (pixels) => (await native.detect()(this.handle, pixels, perTile)).map(boxList), sliced);
+    return this.toResult({ boxes: { data: merged.boxes, shape: [merged.scores.length, 4] }, scores: { data: merged.scores, shape: [merged.scores.length] }, labels: { data: merged.labels, shape: [merged.labels.length] } });
+  }
+
+  /**
+   * relationScope 'image': backbone, RPN and box head tile by tile, their proposals gathered in
+   * whole-image pixels (duplicates of overlapping tiles merged, the most confident kept), then the
+   * relation module and the predictor once over all of them.
+   */
+  private async detectImageScope(image: RgbImage, sliced: SlicedDetectOptions, options: DetectOptions): Promise<ImageResult> {
+    const grid = tileGrid(image.width, image.height, sliced.tiles);
+    const passes: { image: RgbImage; regions: Region[] }[] = [];
+    for (let start = 0; start < grid.length; start += sliced.batchSize) passes.push({ image, regions: grid.slice(start, start + sliced.batchSize) });
+    if (sliced.fullImage) {
+      const small = await shrunk(image, sliced.minSize, sliced.maxSize);
+      const whole = { x: 0, y: 0, width: small.image.width, height: small.image.height, factorX: small.factorX, factorY: small.factorY };
+      passes.push({ image: small.image, regions: [whole] });
+    }
+    // As many proposals as the tiles would each keep, for the image's share of tiles, at most 4000:
+    // the relation module's pairwise matrices grow with the square of it.
+    const maxProposals = Math.min(4000, this.config.model.rpn.postNmsTopNTest * Math.max(1, Math.ceil(grid.length / 4)));
+    let gathered: GatheredProposals | null = null;
+    let done = 0;
+    for (const pass of passes) {
+      sliced.signal?.throwIfAborted();
+      gathered = await native.gatherTiles()(this.handle, [pass.image], pass.regions, gathered, maxProposals);
+      done += pass.regions.length;
+      sliced.onProgress?.(done, grid.length + (sliced.fullImage ? 1 : 0));
+    }
+    const nativeOptions = { ...this.nativeOptions(options), maxDetections: sliced.maxDetections };
+    const [raw] = await native.detectGathered()(this.handle, gathered as GatheredProposals, { height: image.height, width: image.width }, nativeOptions);
+    return this.toResult(raw);
+  }
+
+  private slicedOptions(index: number, options: DetectOptions): SlicedDetectOptions {
+    const tiles = { size: options.tiles?.size as number, overlap: options.tiles?.overlap ?? 0.2 };
+    checkNumber(options.matchThreshold, 'matchThreshold', 0, 1);
+    const oneOf = <T extends string>(value: T | undefined, what: string, allowed: readonly T[], fallback: T): T => {
+      if (value === undefined) return fallback;
+      if (!allowed.includes(value)) throw new IrRcnnError('ERR_INVALID_ARGUMENT', `detect: ${what} must be ${allowed.map((a) => `'${a}'`).join(' or ')}, got '${String(value)}'`);
+      return value;
+    };
+    oneOf(options.relationScope, 'relationScope', ['tile', 'image'], 'tile');
+    return {
+      tiles,
+      fullImage: options.fullImage ?? true,
+      minSize: this.config.model.minSize,
+      maxSize: this.config.model.maxSize,
+      batchSize: options.batchSize ?? 1,
+      maxDetections: options.maxDetections ?? this.config.model.roi.maxDetections,
+      method: oneOf(options.merge, 'merge', ['nms', 'nmm'], 'nmm'),
+      metric: oneOf(options.matchMetric, 'matchMetric', ['iou', 'ios'], 'ios'),
+      threshold: options.matchThreshold ?? 0.5,
+      classAgnostic: options.classAgnostic ?? false,
+      onProgress: options.onProgress && ((done, total) => options.onProgress?.({ image: index, done, total })),
+      signal: options.signal,
+    };
   }
 
   /** Every stage of one pass; `proposals` (network-input pixels) replace the RPN's when given. */
@@ -220,7 +350,7 @@ export class Detector {
     };
   }
 
-  private toResult(raw: RawDetections): ImageResult {
+  private toResult(raw: Pick<RawDetections, 'boxes' | 'scores' | 'labels' | 'graph'>): ImageResult {
     const ids = this.config.model.categoryIds;
     const b = raw.boxes.data;
     const detections: Detection[] = [];
@@ -233,4 +363,9 @@ export class Detector {
     const g = raw.graph;
     return { detections, graph: { src: g.src.data, dst: g.dst.data, type: g.type.data, weight: g.weight.data } };
   }
+}
+
+/** The addon's detections of one image as merge.ts takes them. */
+function boxList(raw: RawDetections): BoxList {
+  return { boxes: raw.boxes.data, scores: raw.scores.data, labels: raw.labels.data };
 }

@@ -226,6 +226,79 @@ Napi::Value DetectorLosses(const Napi::CallbackInfo& info) {
 }
 IR_RCNN_BINDING("detectorLosses", DetectorLosses);
 
+// Gathered tile proposals as JS holds them between calls: { boxes [N, 4], scores [N],
+// features [N, D], scale } (see model::TileProposals).
+model::TileProposals readTileProposals(const Value& value) {
+  Object o = value.object();
+  model::TileProposals p;
+  p.boxes = o.get("boxes").tensor(at::kFloat, {-1, 4}).finite();
+  p.scores = o.get("scores").tensor(at::kFloat, {p.boxes.size(0)}).finite();
+  p.features = o.get("features").tensor(at::kFloat, {p.boxes.size(0), -1}).finite();
+  p.scale = o.number("scale").positive();
+  o.done();
+  return p;
+}
+
+Out tileProposalsOut(const model::TileProposals& p) {
+  return Out::object()
+      .set("boxes", p.boxes.contiguous())
+      .set("scores", p.scores.contiguous())
+      .set("features", p.features.contiguous())
+      .set("scale", p.scale);
+}
+
+// detectorGatherTiles(handle, [image], regions: [{ x, y, width, height, factorX?, factorY? }],
+//   gathered | null, maxProposals) → Promise<gathered>: relation scope 'image', the per-tile
+// half. Each region is cropped from the image given, and its proposals and box features join
+// those gathered so far in whole-image pixels (region pixels × factor + (x, y); factors default
+// to 1, a tile of the image itself). See FasterRCNN::gatherTileProposals.
+Napi::Value DetectorGatherTiles(const Napi::CallbackInfo& info) {
+  Args args(info, "gatherTiles");
+  auto detector = detectorOf(args);
+  const at::Tensor image = readImages(args.at(1, "image"))[0];
+  std::vector<at::Tensor> regions;
+  std::vector<model::RegionPlacement> placements;
+  for (const Value& item : args.at(2, "regions").list()) {
+    Object region = item.object();
+    const int64_t x = region.integer("x").range(0, image.size(1) - 1), y = region.integer("y").range(0, image.size(0) - 1);
+    const int64_t width = region.integer("width").range(1, image.size(1) - x);
+    const int64_t height = region.integer("height").range(1, image.size(0) - y);
+    const auto factor = [&region](const char* key) {
+      auto value = region.optional(key);
+      return value ? static_cast<double>(value->number().positive()) : 1.0;
+    };
+    placements.push_back({static_cast<double>(x), static_cast<double>(y), factor("factorX"), factor("factorY")});
+    region.done();
+    regions.push_back(image.slice(0, y, y + height).slice(1, x, x + width).contiguous());
+  }
+  if (regions.empty()) args.at(2, "regions").fail("expected at least one region");
+  std::optional<model::TileProposals> gathered;
+  if (Value given = args.at(3, "gathered"); !given.absent()) gathered = readTileProposals(given);
+  const int64_t maxProposals = args.at(4, "maxProposals").integer().min(1);
+  return runWith(info.Env(), detector, [regions, placements, gathered, maxProposals](Detector& d) {
+    c10::InferenceMode inference;
+    return tileProposalsOut(d.model->gatherTileProposals(regions, placements, gathered, maxProposals));
+  });
+}
+IR_RCNN_BINDING("detectorGatherTiles", DetectorGatherTiles);
+
+// detectorDetectGathered(handle, gathered, { height, width }, options) → Promise<detections of
+// the one image>: relation scope 'image', the whole-image half.
+Napi::Value DetectorDetectGathered(const Napi::CallbackInfo& info) {
+  Args args(info, "detectGathered");
+  auto detector = detectorOf(args);
+  const model::TileProposals gathered = readTileProposals(args.at(1, "gathered"));
+  Object size = args.at(2, "imageSize").object();
+  const int64_t height = size.integer("height").min(1), width = size.integer("width").min(1);
+  size.done();
+  auto options = readPostprocess(args.at(3, "options"));
+  return runWith(info.Env(), detector, [gathered, height, width, options](Detector& d) {
+    c10::InferenceMode inference;
+    return detectionsOut({d.model->detectGathered(gathered, height, width, options)});
+  });
+}
+IR_RCNN_BINDING("detectorDetectGathered", DetectorDetectGathered);
+
 // detectorDispose(handle) → Promise<void>: frees the model after the running job.
 Napi::Value DetectorDispose(const Napi::CallbackInfo& info) {
   return disposeHandle<Detector>(info.Env(), Args(info, "dispose").at(0, "handle"), kDetectorTag, "detector");

@@ -10,6 +10,7 @@ import * as path from 'path';
 import sharp from 'sharp';
 import { imageAnnotationRows, loadCocoAnnotations } from '../data/coco';
 import { decodeImage } from '../data/images';
+import { IrRcnnError } from '../errors';
 import { hash32 } from '../data/random';
 import { checkTileOptions, tileGrid, type Tile, type TileOptions } from './tiles';
 
@@ -79,9 +80,9 @@ function sliceSettings(options: SliceDatasetOptions): { minAreaRatio: number; em
   const minAreaRatio = options.minAreaRatio ?? 0.3;
   const emptyTileRate = options.emptyTileRate ?? 0.1;
   const seed = options.seed ?? 0;
-  if (!(minAreaRatio >= 0 && minAreaRatio <= 1)) throw new RangeError(`slice: minAreaRatio must be in [0, 1], got ${minAreaRatio}`);
-  if (!(emptyTileRate >= 0 && emptyTileRate <= 1)) throw new RangeError(`slice: emptyTileRate must be in [0, 1], got ${emptyTileRate}`);
-  if (!Number.isInteger(seed) || seed < 0) throw new RangeError(`slice: seed must be an integer >= 0, got ${seed}`);
+  if (!(minAreaRatio >= 0 && minAreaRatio <= 1)) throw new IrRcnnError('ERR_INVALID_ARGUMENT', `slice: minAreaRatio must be in [0, 1], got ${minAreaRatio}`);
+  if (!(emptyTileRate >= 0 && emptyTileRate <= 1)) throw new IrRcnnError('ERR_INVALID_ARGUMENT', `slice: emptyTileRate must be in [0, 1], got ${emptyTileRate}`);
+  if (!Number.isInteger(seed) || seed < 0) throw new IrRcnnError('ERR_INVALID_ARGUMENT', `slice: seed must be an integer >= 0, got ${seed}`);
   return { minAreaRatio, emptyTileRate, seed };
 }
 

@@ -2,7 +2,11 @@
 // resolution tiles of a large image (and, optionally, the whole image resized as usual), so a
 // 12-px object of a 4000-px frame is not shrunk to 2 px; the tiles' detections are moved to
 // whole-image pixels and merged (merge.ts). The image is decoded once; tiles are cropped from it
-// batch by batch, so memory holds one batch of tiles, not all of them.
+// batch by batch, so memory holds one batch of tiles, not all of them; the whole-image pass gets
+// the image already shrunk to the model's input size (the model would otherwise make a float copy
+// of all its pixels first: 768 MB for an 8000 × 8000 image).
+import sharp from 'sharp';
+import { resizeScale, scaledSize } from '../data/images';
 import type { RgbImage } from '../types';
 import { mergeDetections, type BoxList, type MergeOptions } from './merge';
 import { checkTileOptions, tileGrid, type Tile, type TileOptions } from './tiles';
@@ -11,6 +15,9 @@ export interface SlicedDetectOptions extends MergeOptions {
   tiles: TileOptions;
   /** Also detect on the whole image (resized as without tiles) and merge it in. */
   fullImage: boolean;
+  /** The model's resize rule, for the whole-image pass. */
+  minSize: number;
+  maxSize: number;
   /** Tiles per forward pass. */
   batchSize: number;
   /** At most this many detections after merging, the highest-scoring. */
@@ -50,11 +57,28 @@ export async function detectSliced(image: RgbImage, detect: BatchDetector, optio
   }
   if (options.fullImage) {
     options.signal?.throwIfAborted();
-    parts.push(...(await detect([image])));
+    const small = await shrunk(image, options.minSize, options.maxSize);
+    const [result] = await detect([small.image]);
+    parts.push({ ...result, boxes: result.boxes.map((v, i) => v * (i % 2 === 0 ? small.factorX : small.factorY)) });
     options.onProgress?.(total, total);
   }
   const merged = mergeDetections(concatenated(parts), options);
   return truncated(merged, options.maxDetections);
+}
+
+/**
+ * The image at the size the model would resize it to, when that is smaller (sharp's linear
+ * resize, as the model's bilinear one), and the original pixels per pixel of it along x and y.
+ */
+export async function shrunk(image: RgbImage, minSize: number, maxSize: number): Promise<{ image: RgbImage; factorX: number; factorY: number }> {
+  const size = scaledSize(image.width, image.height, resizeScale(image.width, image.height, minSize, maxSize));
+  if (size.width >= image.width || size.height >= image.height) return { image, factorX: 1, factorY: 1 };
+  const data = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .resize(size.width, size.height, { fit: 'fill', kernel: 'linear' })
+    .raw()
+    .toBuffer();
+  const pixels = new Uint8Array(data.buffer, data.byteOffset, data.length);
+  return { image: { data: pixels, width: size.width, height: size.height }, factorX: image.width / size.width, factorY: image.height / size.height };
 }
 
 function shifted(list: BoxList, tile: Tile): BoxList {

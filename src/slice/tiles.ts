@@ -1,6 +1,7 @@
 // The tile grid of sliced detection and sliced training (SAHI's slicing): overlapping windows of
 // one size that cover the image, the last window of a row or column moved back to end at the
 // image's edge rather than hanging over it, and an image smaller than a window kept whole.
+import { IrRcnnError } from '../errors';
 
 /** A window of an image, in its pixels. */
 export interface Tile {
@@ -20,8 +21,8 @@ export interface TileOptions {
 /** Checks tile options; a bad value is a one-line error naming it. */
 export function checkTileOptions(options: TileOptions, where: string): TileOptions {
   const { size, overlap } = options;
-  if (!Number.isInteger(size) || size < 1) throw new RangeError(`${where}.size: expected an integer >= 1, got ${String(size)}`);
-  if (typeof overlap !== 'number' || !(overlap >= 0 && overlap < 1)) throw new RangeError(`${where}.overlap: expected a number in [0, 1), got ${String(overlap)}`);
+  if (!Number.isInteger(size) || size < 1) throw new IrRcnnError('ERR_INVALID_ARGUMENT', `${where}.size: expected an integer >= 1, got ${String(size)}`);
+  if (typeof overlap !== 'number' || !(overlap >= 0 && overlap < 1)) throw new IrRcnnError('ERR_INVALID_ARGUMENT', `${where}.overlap: expected a number in [0, 1), got ${String(overlap)}`);
   return options;
 }
 
