@@ -46,7 +46,7 @@ describe('detect: drawing the results', function () {
 
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-  it('writes each image with its boxes under its own name, Buffers as image-<index>, clashing names with the index', async () => {
+  it('writes each image with its boxes under its own name, Buffers as image-<index>, clashing names with the index, tiled or not', async () => {
     for (const dir of ['a', 'b']) {
       fs.mkdirSync(path.join(tmp, dir));
       fs.copyFileSync(IMAGE, path.join(tmp, dir, 'photo.png'));
@@ -62,6 +62,12 @@ describe('detect: drawing the results', function () {
     const drawn = await drawnPixels(path.join(out, 'photo-0.png'));
     assert.deepEqual([drawn.width, drawn.height], [original.info.width, original.info.height]);
     assert.notDeepEqual(drawn.data, original.data);
+    // Sliced detection draws the merged detections on the whole image.
+    const tiled = path.join(tmp, 'tiled');
+    await detector.detect([IMAGE], { scoreThreshold: 0, maxDetections: 5, tiles: { size: 96 }, draw: tiled, drawScoreThreshold: 0 });
+    const tiledDrawing = await drawnPixels(path.join(tiled, 'image.png'));
+    assert.deepEqual([tiledDrawing.width, tiledDrawing.height], [original.info.width, original.info.height]);
+    assert.notDeepEqual(tiledDrawing.data, original.data);
     // With no detection, only the image is left, pixel for pixel. (The unit test checks the
     // drawing threshold: these seeded weights score every detection 1.)
     const none = path.join(tmp, 'none');
