@@ -316,7 +316,11 @@ export class Detector {
     };
   }
 
-  /** Every stage of one pass; `proposals` (network-input pixels) replace the RPN's when given. */
+  /**
+   * Every stage of one pass; `proposals` (network-input pixels) replace the RPN's when given.
+   * A test hook: `traceDetector` in ir-rcnn/testing; left out of the published types.
+   * @internal
+   */
   trace(images: RgbImage[], options: DetectOptions = {}, proposals?: Float32Tensor[]): Promise<DetectorTrace> {
     return native.trace()(this.handle, images, this.nativeOptions(options), proposals);
   }
