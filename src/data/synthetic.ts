@@ -73,9 +73,10 @@ export function renderSyntheticImage(seed: number, size = 320): SyntheticImage {
 
   const objects: SyntheticObject[] = [];
   // Objects keep their absolute pixel sizes at every image size; past 320 px, a larger image
-  // holds proportionally more clusters and distractors (per side, as a wider view of a scene),
-  // so a 2048-px frame is a large scene of small objects, not a 320-px scene enlarged.
-  const density = Math.max(1, size / 320);
+  // holds proportionally more clusters and distractors (by area: every 320-px window of a large
+  // scene is as busy as a 320-px image), so a 2048-px frame is a large scene of small objects,
+  // not a 320-px scene enlarged.
+  const density = Math.max(1, (size / 320) ** 2);
   const clusters = Math.round(random.int(3, 6) * density);
   for (let c = 0; c < clusters; c++) {
     const category = random.int(0, SYNTHETIC_CATEGORIES.length - 1);

@@ -40,7 +40,7 @@ export const LARGE_DEMO_DEFAULTS = {
   valImages: 4,
   tile: 256,
   overlap: 0.2,
-  iterations: 400,
+  iterations: 500,
   dataSeed: 0,
 } as const;
 
@@ -52,8 +52,8 @@ const MODES: { key: string; label: string; options: (o: LargeDemoOptions) => Det
   { key: 'tiles_image_scope', label: "tiles, relationScope 'image'", options: (o) => ({ tiles: { size: o.tile, overlap: o.overlap }, fullImage: false, relationScope: 'image' }) },
 ];
 
-/** Detections kept per scene (a scene holds about 200 objects) and the evaluation's maxDets. */
-const MAX_DETECTIONS = 1000;
+/** Detections kept per scene (a 2048-px scene holds about 1,000 objects) and the evaluation's maxDets. */
+const MAX_DETECTIONS = 3000;
 const MAX_DETS = [10, 100, MAX_DETECTIONS];
 
 export interface LargeDemoRow {
