@@ -1,8 +1,13 @@
 // COCO bounding-box evaluation with the semantics of pycocotools' COCOeval (evaluate + accumulate),
-// step for step, but laid out for speed: ground truth and detections are grouped per
-// (category, image) by counting sorts over index arrays, and each category is matched and
-// accumulated on its own, so memory stays bounded by the largest category.
+// step for step, but laid out for speed. The detections are put once in the order accumulate()
+// ranks them (a stable radix sort by score, then counting sorts, no comparisons). Each category
+// is then matched in that order: pycocotools matches each image's detections greedily by score,
+// and an image's detections come in that same order here, interleaved with other images' (whose
+// matches they cannot change). Most detections match nothing, and an unmatched detection's
+// outcome depends only on its area: so only the matches that change an outcome are recorded, and
+// accumulating counts the rest from prefix sums. Memory stays bounded by the largest category.
 import type { CocoAnnotations } from '../data/coco';
+import { Growable } from '../data/growable';
 import type { Detections } from './detections';
 import { boxIou } from './iou';
 import type { EvalParams } from './params';
@@ -19,55 +24,41 @@ export interface EvalArrays {
   recallShape: [number, number, number, number];
 }
 
-// What each kept detection turned out to be, per (area range, IoU threshold).
-const FP = 0;
-const TP = 1;
-const IGNORED = 2;
-
 export function evaluateDetections(gt: CocoAnnotations, dets: Detections, params: EvalParams): EvalArrays {
   const { iouThresholds, recallThresholds, maxDets, areaRanges } = params;
   const T = iouThresholds.length;
   const R = recallThresholds.length;
   const A = areaRanges.length;
   const M = maxDets.length;
-  const maxDet = maxDets[M - 1];
 
   // pycocotools iterates np.unique of the ids: equal ids share a rank.
   const imageRank = ranks(gt.images.ids);
   const categoryRank = ranks(gt.categories.ids);
+  const I = imageRank.count;
   const K = categoryRank.count;
   const categoryIds = categoryRank.sortedIds;
 
   const ann = gt.annotations;
-  const gtImage = Int32Array.from(ann.imageIndex, (i) => imageRank.of[i]);
-  const dtImage = Int32Array.from(dets.imageIndex, (i) => imageRank.of[i]);
-  const gtGroups = groupByCategoryThenImage(gtImage, ann.categoryIndex, imageRank.count, categoryRank);
-  const dtGroups = groupByCategoryThenImage(dtImage, dets.categoryIndex, imageRank.count, categoryRank);
+  const gtImage = gather(imageRank.of, ann.imageIndex);
+  const dtImage = gather(imageRank.of, dets.imageIndex);
+  // Ground truth per (category, image), in file order.
+  const gtGroups = countingSort(countingSort(identity(ann.ids.length), gtImage, I).order, gather(categoryRank.of, ann.categoryIndex), K);
+  // accumulate() ranks a category's detections by score, ties by image id, then by their order in
+  // the image (by score, ties in input order): that is score, image id, input order.
+  const byScore = sortByScoreDescending(countingSort(identity(dets.count), dtImage, I).order, dets.score);
+  const ranked = countingSort(byScore, gather(categoryRank.of, dets.categoryIndex), K);
+  const inRankedOrder = rankedCopy(ranked.order, dtImage, dets.bbox);
 
   const precision = new Float64Array(T * R * K * A * M).fill(-1);
   const recall = new Float64Array(T * K * A * M).fill(-1);
-
-  const scratch = new Scratch();
-  const matcher = new ImageMatcher(gt, dets, params, gtGroups.order, dtGroups.order);
-  const category = new CategoryResults(A * T);
+  const truth = new CategoryGroundTruth(gt, params, gtImage, I);
+  const found = new CategoryDetections(inRankedOrder.image, inRankedOrder.box, I, A);
   for (let k = 0; k < K; k++) {
-    category.count = 0;
-    const npig = new Float64Array(A);
-    let g = gtGroups.starts[k];
-    const gEnd = gtGroups.starts[k + 1];
-    let d = dtGroups.starts[k];
-    const dEnd = dtGroups.starts[k + 1];
-    // Walk the images that have ground truth or detections of this category, in image-id order.
-    while (g < gEnd || d < dEnd) {
-      const image = Math.min(g < gEnd ? gtImage[gtGroups.order[g]] : Infinity, d < dEnd ? dtImage[dtGroups.order[d]] : Infinity);
-      const g0 = g;
-      while (g < gEnd && gtImage[gtGroups.order[g]] === image) g++;
-      const d0 = d;
-      while (d < dEnd && dtImage[dtGroups.order[d]] === image) d++;
-      sortByScore(dtGroups.order, d0, d, dets.score);
-      matcher.match(g0, g, d0, Math.min(d, d0 + maxDet), category, npig);
-    }
-    accumulateCategory(k, category, npig, params, K, precision, recall, scratch);
+    truth.load(gtGroups.order.subarray(gtGroups.starts[k], gtGroups.starts[k + 1]));
+    found.load(ranked.starts[k], ranked.starts[k + 1], params);
+    matchCategory(found, truth, params);
+    accumulateCategory(k, found, truth.npig, params, K, precision, recall);
+    truth.unload();
   }
   const nameOf = new Map<number, string>();
   gt.categories.ids.forEach((id, i) => nameOf.set(id, gt.categories.names[i]));
@@ -82,103 +73,204 @@ export function evaluateDetections(gt: CocoAnnotations, dets: Detections, params
   };
 }
 
-/** evaluateImg for one (image, category) over every area range and IoU threshold. */
-class ImageMatcher {
-  private readonly s = new Scratch();
+/**
+ * The image rank and box of every detection in ranking order. Copied in one pass in input order:
+ * reading the detections in ranking order instead would wait on memory for almost every one.
+ */
+function rankedCopy(order: Int32Array, dtImage: Int32Array, bbox: Float64Array): { image: Int32Array; box: Float64Array } {
+  const place = new Int32Array(order.length);
+  for (let p = 0; p < order.length; p++) place[order[p]] = p;
+  const image = new Int32Array(order.length);
+  const box = new Float64Array(4 * order.length);
+  for (let d = 0; d < order.length; d++) {
+    const p = place[d];
+    image[p] = dtImage[d];
+    box[4 * p] = bbox[4 * d];
+    box[4 * p + 1] = bbox[4 * d + 1];
+    box[4 * p + 2] = bbox[4 * d + 2];
+    box[4 * p + 3] = bbox[4 * d + 3];
+  }
+  return { image, box };
+}
+
+/**
+ * One category's detections in ranking order: each one's image and box, its rank among its
+ * image's detections (maxDets cut on it), and per area range whether it lies inside (unmatched, it
+ * is then a false positive; outside, ignored). Matching adds the exceptions, per row (area range,
+ * IoU threshold): the true positives, and the detections inside that matched ignored ground truth.
+ */
+class CategoryDetections {
+  count = 0;
+  image: Int32Array = new Int32Array(0);
+  box: Float64Array = new Float64Array(0);
+  rank = new Int32Array(0);
+  /** Row a: 1 where the detection's area is inside area range a. */
+  inside = new Uint8Array(0);
+  /** (row a × T + t, 2 × place + 1 for a true positive or + 0 for an ignored one) pairs, by place. */
+  readonly exceptions = new Growable((n) => new Int32Array(n));
+  /** Detections seen so far per image rank, while ranks are given. */
+  private readonly seen: Int32Array;
 
   constructor(
-    private readonly gt: CocoAnnotations,
-    private readonly dets: Detections,
-    private readonly params: EvalParams,
-    /** Annotation and detection indices grouped per (category, image), as evaluateDetections made them. */
-    private readonly gtOrder: Int32Array,
-    private readonly dtOrder: Int32Array,
-  ) {}
+    /** Every detection's image rank and box, in ranking order (all categories). */
+    private readonly allImages: Int32Array,
+    private readonly allBoxes: Float64Array,
+    I: number,
+    private readonly A: number,
+  ) {
+    this.seen = new Int32Array(I);
+  }
 
-  /**
-   * Ground truth gtOrder[g0..g1) (file order) against detections dtOrder[d0..d1) (sorted by score,
-   * already cut at maxDet); appends the detections' outcomes to `out` and counts npig per range.
-   */
-  match(g0: number, g1: number, d0: number, d1: number, out: CategoryResults, npig: Float64Array): void {
-    const { iouThresholds, areaRanges } = this.params;
-    const ann = this.gt.annotations;
-    const box = this.dets.bbox;
-    const G = g1 - g0;
-    const D = d1 - d0;
-    const T = iouThresholds.length;
-    const ious = this.s.floats('ious', D * G);
-    for (let j = 0; j < D; j++) {
-      for (let i = 0; i < G; i++) {
-        const g = this.gtOrder[g0 + i];
-        ious[j * G + i] = boxIou(box, 4 * this.dtOrder[d0 + j], ann.bbox, 4 * g, ann.iscrowd[g] !== 0);
+  /** The category's detections: places [start, end) of the ranking. */
+  load(start: number, end: number, params: EvalParams): void {
+    const n = (this.count = end - start);
+    this.image = this.allImages.subarray(start, end);
+    this.box = this.allBoxes.subarray(4 * start, 4 * end);
+    if (this.rank.length < n) {
+      this.rank = new Int32Array(n);
+      this.inside = new Uint8Array(this.A * n);
+    }
+    this.seen.fill(0);
+    this.exceptions.length = 0;
+    const { image, rank, box, inside, seen } = this;
+    for (let p = 0; p < n; p++) rank[p] = seen[image[p]]++;
+    for (let a = 0; a < this.A; a++) {
+      const { min, max } = params.areaRanges[a];
+      for (let p = 0; p < n; p++) {
+        const area = box[4 * p + 2] * box[4 * p + 3];
+        inside[a * n + p] = area < min || area > max ? 0 : 1;
       }
     }
-    const first = out.append(D);
-    for (let j = 0; j < D; j++) {
-      out.score[first + j] = this.dets.score[this.dtOrder[d0 + j]];
-      out.rank[first + j] = j;
+  }
+}
+
+/**
+ * One category's ground truth by image, and per area range in the order evaluateImg matches it:
+ * slot q of range a, in its image's block of slots, holds the position in the block (file order)
+ * of the gt matched q-th, regular ground truth first, then that range's ignored one, each in file
+ * order (a stable argsort). Also: which slots are matched, per (range, IoU threshold).
+ */
+class CategoryGroundTruth {
+  /** Annotation indices, grouped by image in image-id order, file order within. */
+  ann: Int32Array = new Int32Array(0);
+  /** The block of slots of each image rank: [from, to). */
+  readonly from: Int32Array;
+  readonly to: Int32Array;
+  slot = new Int32Array(0);
+  ignored = new Uint8Array(0);
+  matched = new Uint8Array(0);
+  /** Non-ignored ground truth per area range (npig). */
+  readonly npig: Float64Array;
+
+  constructor(
+    readonly gt: CocoAnnotations,
+    private readonly params: EvalParams,
+    private readonly gtImage: Int32Array,
+    I: number,
+  ) {
+    this.from = new Int32Array(I);
+    this.to = new Int32Array(I);
+    this.npig = new Float64Array(params.areaRanges.length);
+  }
+
+  load(ann: Int32Array): void {
+    const { areaRanges, iouThresholds } = this.params;
+    const A = areaRanges.length;
+    const G = ann.length;
+    const { area, iscrowd } = this.gt.annotations;
+    this.ann = ann;
+    if (this.slot.length < A * G) {
+      this.slot = new Int32Array(A * G);
+      this.ignored = new Uint8Array(A * G);
+      this.matched = new Uint8Array(A * iouThresholds.length * G);
+    } else {
+      this.matched.fill(0, 0, A * iouThresholds.length * G);
     }
-    const order = this.s.ints('order', G); // ground truth of this range, ignored last: positions in g0..g1
-    const ignored = this.s.bytes('ignored', G); // per position in `order`
-    const matched = this.s.bytes('matched', G); // per position in `order`
-    const crowd = this.s.bytes('crowd', G); // per position in `order`
-    if (G === 0) {
-      // Nothing to match (the common case): each detection is an FP, or ignored outside the range.
-      for (let j = 0; j < D; j++) {
-        const d = 4 * this.dtOrder[d0 + j];
-        const area = box[d + 2] * box[d + 3];
-        for (let a = 0; a < areaRanges.length; a++) {
-          const outcome = area < areaRanges[a].min || area > areaRanges[a].max ? IGNORED : FP;
-          out.outcome.fill(outcome, (first + j) * out.stride + a * T, (first + j) * out.stride + (a + 1) * T);
-        }
-      }
-      return;
-    }
-    for (let a = 0; a < areaRanges.length; a++) {
-      const { min, max } = areaRanges[a];
-      // Ground truth ignored in this range goes last, keeping file order otherwise (stable argsort).
-      let n = 0;
-      for (let pass = 0; pass < 2; pass++) {
-        for (let i = 0; i < G; i++) {
-          const g = this.gtOrder[g0 + i];
-          const area = ann.area[g];
-          const ignore = ann.iscrowd[g] !== 0 || area < min || area > max ? 1 : 0;
-          if (ignore === pass) {
-            order[n] = i;
-            crowd[n] = ann.iscrowd[g];
-            ignored[n++] = ignore;
+    this.npig.fill(0);
+    for (let start = 0; start < G; ) {
+      const image = this.gtImage[ann[start]];
+      let end = start;
+      while (end < G && this.gtImage[ann[end]] === image) end++;
+      this.from[image] = start;
+      this.to[image] = end;
+      for (let a = 0; a < A; a++) {
+        const { min, max } = areaRanges[a];
+        let q = a * G + start;
+        for (let pass = 0; pass < 2; pass++) {
+          for (let i = start; i < end; i++) {
+            const g = ann[i];
+            const ignore = iscrowd[g] !== 0 || area[g] < min || area[g] > max ? 1 : 0;
+            if (ignore !== pass) continue;
+            this.slot[q] = i - start;
+            this.ignored[q++] = ignore;
+            this.npig[a] += 1 - ignore;
           }
         }
-        if (pass === 0) npig[a] += n;
       }
+      start = end;
+    }
+  }
+
+  /** Leaves every image without ground truth again. */
+  unload(): void {
+    for (let i = 0; i < this.ann.length; i++) {
+      const image = this.gtImage[this.ann[i]];
+      this.from[image] = this.to[image] = 0;
+    }
+  }
+}
+
+/** evaluateImg for every (image, area range, IoU threshold) of one category, detection by detection. */
+function matchCategory(c: CategoryDetections, truth: CategoryGroundTruth, params: EvalParams): void {
+  const { iouThresholds, areaRanges, maxDets } = params;
+  const T = iouThresholds.length;
+  const A = areaRanges.length;
+  const maxDet = maxDets[maxDets.length - 1];
+  const { count: n, image, rank, box, inside, exceptions } = c;
+  const { ann, from, to, slot, ignored, matched } = truth;
+  const G = ann.length;
+  const { bbox, iscrowd, ids } = truth.gt.annotations;
+  const thresholds = Array.from(iouThresholds, (t) => Math.min(t, 1 - 1e-10));
+  const except = (row: number, value: number) => {
+    exceptions.push(row);
+    exceptions.push(value);
+  };
+  let ious = new Float64Array(16);
+  for (let p = 0; p < n; p++) {
+    const g0 = from[image[p]];
+    const g1 = to[image[p]];
+    // No ground truth of this category in the image (the common case): nothing to match.
+    if (g0 === g1 || rank[p] >= maxDet) continue;
+    if (ious.length < g1 - g0) ious = new Float64Array(2 * (g1 - g0));
+    let maxIou = 0;
+    for (let i = g0; i < g1; i++) {
+      ious[i - g0] = boxIou(box, 4 * p, bbox, 4 * ann[i], iscrowd[ann[i]] !== 0);
+      maxIou = Math.max(maxIou, ious[i - g0]);
+    }
+    for (let a = 0; a < A; a++) {
+      const slots = a * G;
       for (let t = 0; t < T; t++) {
-        matched.fill(0, 0, G);
-        for (let j = 0; j < D; j++) {
-          let best = Math.min(iouThresholds[t], 1 - 1e-10);
-          let m = -1;
-          for (let p = 0; p < G; p++) {
-            if (matched[p] && !crowd[p]) continue;
-            // Once matched to a regular gt, stop at the first ignored one (they are sorted last).
-            if (m > -1 && ignored[m] === 0 && ignored[p] === 1) break;
-            const iou = ious[j * G + order[p]];
-            if (iou < best) continue;
-            best = iou;
-            m = p;
-          }
-          const d = 4 * this.dtOrder[d0 + j];
-          const area = box[d + 2] * box[d + 3];
-          const outside = area < min || area > max;
-          let outcome: number;
-          if (m === -1) {
-            outcome = outside ? IGNORED : FP;
-          } else {
-            matched[m] = 1;
-            // pycocotools marks a match by the gt's id, so a gt with id 0 reads as "unmatched".
-            if (ignored[m]) outcome = IGNORED;
-            else if (ann.ids[this.gtOrder[g0 + order[m]]] !== 0) outcome = TP;
-            else outcome = outside ? IGNORED : FP;
-          }
-          out.outcome[(first + j) * out.stride + a * T + t] = outcome;
+        let best = thresholds[t];
+        if (maxIou < best) continue;
+        const taken = (a * T + t) * G;
+        let m = -1;
+        for (let q = g0; q < g1; q++) {
+          if (matched[taken + q] && !iscrowd[ann[g0 + slot[slots + q]]]) continue;
+          // Once matched to a regular gt, stop at the first ignored one (they are sorted last).
+          if (m > -1 && ignored[slots + m] === 0 && ignored[slots + q] === 1) break;
+          const iou = ious[slot[slots + q]];
+          if (iou < best) continue;
+          best = iou;
+          m = q;
+        }
+        if (m === -1) continue;
+        matched[taken + m] = 1;
+        // Matching an ignored gt makes the detection ignored; a regular one, a true positive,
+        // except that pycocotools marks a match by the gt's id, so a gt with id 0 reads as unmatched.
+        if (ignored[slots + m]) {
+          if (inside[a * n + p]) except(a * T + t, 2 * p);
+        } else if (ids[ann[g0 + slot[slots + m]]] !== 0) {
+          except(a * T + t, 2 * p + 1);
         }
       }
     }
@@ -188,44 +280,41 @@ class ImageMatcher {
 /** accumulate() for one category k: fills precision[:, :, k] and recall[:, k]. */
 function accumulateCategory(
   k: number,
-  c: CategoryResults,
+  c: CategoryDetections,
   npig: Float64Array,
   params: EvalParams,
   K: number,
   precision: Float64Array,
   recall: Float64Array,
-  s: Scratch,
 ): void {
   const { iouThresholds, recallThresholds, maxDets, areaRanges } = params;
   const T = iouThresholds.length;
   const R = recallThresholds.length;
   const A = areaRanges.length;
   const M = maxDets.length;
-  const n = c.count;
-  const AT = A * T;
-  // Concatenated in image order, then stably sorted by score: ties keep image order (mergesort).
-  const order = s.ints('order', n);
-  for (let p = 0; p < n; p++) order[p] = p;
-  const score = c.score;
-  order.subarray(0, n).sort((p, q) => score[q] - score[p] || p - q);
-  // Copies in score order, one contiguous row per (area, IoU), so the passes below read sequentially.
-  const rank = s.ints('rank', n);
-  const outcome = s.bytes('outcome', AT * n);
-  for (let i = 0; i < n; i++) {
-    const p = order[i];
-    rank[i] = c.rank[p];
-    for (let at = 0; at < AT; at++) outcome[at * n + i] = c.outcome[p * AT + at];
-  }
-  // Detections kept under each maxDets; where a smaller maxDets keeps them all, its answers are
-  // those of the next larger one, copied rather than computed again.
-  const kept = maxDets.map((maxDet) => rank.subarray(0, n).reduce((count, r) => count + (r < maxDet ? 1 : 0), 0));
-  const rc = s.floats('rc', n);
-  const pr = s.floats('pr', n);
-  for (let a = 0; a < A; a++) {
-    if (npig[a] === 0) continue;
-    for (let m = M - 1; m >= 0; m--) {
-      const maxDet = maxDets[m];
-      if (m < M - 1 && kept[m] === kept[m + 1]) {
+  const { count: n, rank, inside } = c;
+  const exceptions = byRow(c.exceptions.view(), A * T);
+  // Detections kept under each maxDets (pycocotools' nd); where a smaller maxDets keeps them all,
+  // its answers are those of the next larger one, copied rather than computed again.
+  const kept = maxDets.map((maxDet) => {
+    let count = 0;
+    for (let i = 0; i < n; i++) if (rank[i] < maxDet) count++;
+    return count;
+  });
+  // Recall and precision at each true positive in ranking order. pycocotools computes them at every
+  // detection, but recall only rises at a true positive and precision only falls between two, so
+  // the precision envelope at the first detection reaching a recall threshold is the one at the
+  // first true positive reaching it: the same numbers from the same expressions.
+  const rc = new Float64Array(n);
+  const pr = new Float64Array(n);
+  // Kept detections before each place that are false positives unless matched (inside the range).
+  const insideBefore = new Int32Array(n);
+  for (let m = M - 1; m >= 0; m--) {
+    const maxDet = maxDets[m];
+    const copy = m < M - 1 && kept[m] === kept[m + 1];
+    for (let a = 0; a < A; a++) {
+      if (npig[a] === 0) continue;
+      if (copy) {
         for (let t = 0; t < T; t++) {
           recall[((t * K + k) * A + a) * M + m] = recall[((t * K + k) * A + a) * M + m + 1];
           for (let r = 0; r < R; r++) {
@@ -235,85 +324,49 @@ function accumulateCategory(
         }
         continue;
       }
+      for (let p = 0, count = 0; p < n; p++) {
+        insideBefore[p] = count;
+        if (rank[p] < maxDet) count += inside[a * n + p];
+      }
       for (let t = 0; t < T; t++) {
-        const row = (a * T + t) * n;
+        const row = a * T + t;
         let tp = 0;
-        let fp = 0;
-        let nd = 0;
-        for (let i = 0; i < n; i++) {
-          if (rank[i] >= maxDet) continue;
-          const o = outcome[row + i];
-          if (o === TP) tp++;
-          else if (o === FP) fp++;
-          rc[nd] = tp / npig[a];
-          pr[nd] = tp / (fp + tp + Number.EPSILON);
-          nd++;
+        // Kept exceptions so far that are inside: false positives had they not matched.
+        let matchedInside = 0;
+        for (let e = exceptions.starts[row]; e < exceptions.starts[row + 1]; e++) {
+          const p = exceptions.values[e] >> 1;
+          if (rank[p] >= maxDet) continue;
+          if (exceptions.values[e] & 1) {
+            tp++;
+            const fp = insideBefore[p] - matchedInside;
+            rc[tp - 1] = tp / npig[a];
+            pr[tp - 1] = tp / (fp + tp + Number.EPSILON);
+          }
+          matchedInside += inside[a * n + p];
         }
-        recall[((t * K + k) * A + a) * M + m] = nd ? rc[nd - 1] : 0;
+        recall[((t * K + k) * A + a) * M + m] = kept[m] ? tp / npig[a] : 0;
         // Precision envelope, right to left.
-        for (let i = nd - 1; i > 0; i--) if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
+        for (let i = tp - 1; i > 0; i--) if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
         // searchsorted(rc, recallThresholds, side='left'); past the end stays 0.
         let i = 0;
         for (let r = 0; r < R; r++) {
-          while (i < nd && rc[i] < recallThresholds[r]) i++;
-          precision[(((t * R + r) * K + k) * A + a) * M + m] = i < nd ? pr[i] : 0;
+          while (i < tp && rc[i] < recallThresholds[r]) i++;
+          precision[(((t * R + r) * K + k) * A + a) * M + m] = i < tp ? pr[i] : 0;
         }
       }
     }
   }
 }
 
-/** The kept detections of one category: score, rank within its image, outcome per (area, IoU). */
-class CategoryResults {
-  count = 0;
-  score = new Float64Array(256);
-  rank = new Int32Array(256);
-  outcome: Uint8Array;
-
-  constructor(readonly stride: number) {
-    this.outcome = new Uint8Array(256 * stride);
-  }
-
-  /** Makes room for n more; returns the first new position. */
-  append(n: number): number {
-    const first = this.count;
-    this.count += n;
-    if (this.count > this.score.length) {
-      const size = Math.max(this.count, 2 * this.score.length);
-      this.score = resized(this.score, size);
-      this.rank = resized(this.rank, size);
-      this.outcome = resized(this.outcome, size * this.stride);
-    }
-    return first;
-  }
-}
-
-function resized<A extends Float64Array | Int32Array | Uint8Array>(a: A, size: number): A {
-  const b = new (a.constructor as new (n: number) => A)(size);
-  b.set(a);
-  return b;
-}
-
-/** Reusable typed buffers, grown on demand, so the per-image loop does not allocate (each is at least n long). */
-class Scratch {
-  private readonly buffers = new Map<string, Float64Array | Int32Array | Uint8Array>();
-  floats(name: string, n: number): Float64Array {
-    return this.get(name, n, Float64Array);
-  }
-  ints(name: string, n: number): Int32Array {
-    return this.get(name, n, Int32Array);
-  }
-  bytes(name: string, n: number): Uint8Array {
-    return this.get(name, n, Uint8Array);
-  }
-  private get<A extends Float64Array | Int32Array | Uint8Array>(name: string, n: number, make: new (n: number) => A): A {
-    let b = this.buffers.get(name) as A | undefined;
-    if (!b || b.length < n) {
-      b = new make(Math.max(n, 2 * (b?.length ?? 0), 64));
-      this.buffers.set(name, b);
-    }
-    return b;
-  }
+/** (row, value) pairs grouped by row, keeping their order within a row. */
+function byRow(pairs: Int32Array, rows: number): { starts: Int32Array; values: Int32Array } {
+  const starts = new Int32Array(rows + 1);
+  for (let i = 0; i < pairs.length; i += 2) starts[pairs[i] + 1]++;
+  for (let r = 0; r < rows; r++) starts[r + 1] += starts[r];
+  const next = starts.slice(0, rows);
+  const values = new Int32Array(pairs.length / 2);
+  for (let i = 0; i < pairs.length; i += 2) values[next[pairs[i]]++] = pairs[i + 1];
+  return { starts, values };
 }
 
 interface Ranks {
@@ -334,17 +387,17 @@ function ranks(ids: ArrayLike<number>): Ranks {
   return { of, count: sortedIds.length, sortedIds };
 }
 
-/** Entry indices ordered by (category rank, image rank, input order), with per-category starts. */
-function groupByCategoryThenImage(
-  imageRankOf: Int32Array,
-  categoryIndex: Int32Array,
-  images: number,
-  categories: Ranks,
-): { order: Int32Array; starts: Int32Array } {
-  const identity = Int32Array.from({ length: imageRankOf.length }, (_, i) => i);
-  const byImage = countingSort(identity, imageRankOf, images).order;
-  const categoryRankOf = Int32Array.from(categoryIndex, (c) => categories.of[c]);
-  return countingSort(byImage, categoryRankOf, categories.count);
+/** table[index[i]] for every i. */
+function gather(table: Int32Array, index: Int32Array): Int32Array {
+  const out = new Int32Array(index.length);
+  for (let i = 0; i < index.length; i++) out[i] = table[index[i]];
+  return out;
+}
+
+function identity(n: number): Int32Array {
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) out[i] = i;
+  return out;
 }
 
 /** Stable counting sort of `items` by key[item] in [0, buckets). */
@@ -358,20 +411,56 @@ function countingSort(items: Int32Array, key: Int32Array, buckets: number): { or
   return { order, starts };
 }
 
-/** Sorts order[start..end) (detection indices in input order) by score, highest first, stably. */
-function sortByScore(order: Int32Array, start: number, end: number, score: Float64Array): void {
-  if (end - start <= 16) {
-    // Insertion sort: stable, and the runs are mostly this short.
-    for (let i = start + 1; i < end; i++) {
-      const v = order[i];
-      let j = i - 1;
-      while (j >= start && score[order[j]] < score[v]) {
-        order[j + 1] = order[j];
-        j--;
-      }
-      order[j + 1] = v;
+/** Which of a float64's two 32-bit words is the high one on this machine. */
+const HIGH_WORD = new Uint8Array(new Float64Array([-0]).buffer)[7] === 0x80 ? 1 : 0;
+
+/**
+ * `items` (detection indices) stably sorted by score, highest first: an LSD radix sort, 16 bits a
+ * pass, over the score's bits mapped to an unsigned key that orders as the scores do, reversed.
+ */
+function sortByScoreDescending(items: Int32Array, score: Float64Array): Int32Array {
+  const keys = new Float64Array(score.length);
+  // +0: -0 and 0 are equal scores, as numpy compares them.
+  for (let i = 0; i < score.length; i++) keys[i] = score[i] + 0;
+  const words = new Uint32Array(keys.buffer);
+  const counts = new Int32Array(4 * 65536);
+  for (let i = 0; i < score.length; i++) {
+    let hi = words[2 * i + HIGH_WORD];
+    let lo = words[2 * i + 1 - HIGH_WORD];
+    // Descending order of the scores is ascending order of these keys: a negative score's bits
+    // grow with its magnitude already (sign bit set); a positive score's bits are inverted below it.
+    if (!(hi & 0x80000000)) {
+      hi = ~hi & 0x7fffffff;
+      lo = ~lo >>> 0;
     }
-  } else {
-    order.subarray(start, end).sort((p, q) => score[q] - score[p] || p - q);
+    words[2 * i + HIGH_WORD] = hi;
+    words[2 * i + 1 - HIGH_WORD] = lo;
+    counts[lo & 0xffff]++;
+    counts[65536 + (lo >>> 16)]++;
+    counts[131072 + (hi & 0xffff)]++;
+    counts[196608 + (hi >>> 16)]++;
   }
+  let from: Int32Array = items;
+  let to: Int32Array = new Int32Array(items.length);
+  for (let pass = 0; pass < 4; pass++) {
+    const base = pass * 65536;
+    const word = pass < 2 ? 1 - HIGH_WORD : HIGH_WORD;
+    const shift = pass % 2 === 0 ? 0 : 16;
+    // A pass where every key has the same digit would leave the order as it is.
+    let start = 0;
+    let uniform = false;
+    for (let b = 0; b < 65536 && !uniform; b++) {
+      const c = counts[base + b];
+      uniform = c === items.length;
+      counts[base + b] = start;
+      start += c;
+    }
+    if (uniform) continue;
+    for (let i = 0; i < items.length; i++) {
+      const item = from[i];
+      to[counts[base + ((words[2 * item + word] >>> shift) & 0xffff)]++] = item;
+    }
+    [from, to] = [to, from];
+  }
+  return from;
 }

@@ -77,14 +77,18 @@ export class DetectionsBuilder {
     this.add(record, r.image_id, r.category_id, b[0], b[1], b[2], b[3], r.score);
   }
 
+  /**
+   * The detections added. Views of the builder's arrays rather than copies, so that reading a large
+   * results file does not need twice its detections' memory at its end; the builder is done.
+   */
   finish(): Detections {
     const n = this.count;
     return {
       count: n,
-      imageIndex: this.imageIndex.slice(0, n),
-      categoryIndex: this.categoryIndex.slice(0, n),
-      bbox: this.bbox.slice(0, 4 * n),
-      score: this.score.slice(0, n),
+      imageIndex: this.imageIndex.subarray(0, n),
+      categoryIndex: this.categoryIndex.subarray(0, n),
+      bbox: this.bbox.subarray(0, 4 * n),
+      score: this.score.subarray(0, n),
     };
   }
 
