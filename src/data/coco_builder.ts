@@ -32,7 +32,9 @@ export class CocoBuilder extends JsonScanner {
   private bboxSeen = false;
   private bboxLength = 0;
   private bboxValid = true;
-  private readonly bboxValues = new Float64Array(4);
+  private readonly bboxValues = new Float64Array(5);
+  /** Where value() reads a number. */
+  private readonly scalar = new Float64Array(1);
 
   private readonly imageIds = new Growable((n) => new Int32Array(n));
   private readonly widths = new Growable((n) => new Int32Array(n));
@@ -159,9 +161,8 @@ export class CocoBuilder extends JsonScanner {
       return NESTED;
     }
     if (c === Ch.LowerT || c === Ch.LowerF || c === Ch.LowerN) return this.literal();
-    const value = this.number();
-    if (value === undefined) throw this.syntax('expected a value');
-    return value;
+    if (!this.number(this.scalar, 0)) throw this.syntax('expected a value');
+    return this.scalar[0];
   }
 
   /** An annotation's bbox: its first four numbers and how many there were; anything else makes it invalid. */
@@ -176,13 +177,12 @@ export class CocoBuilder extends JsonScanner {
       return;
     }
     for (;;) {
-      const value = this.number();
-      if (value === undefined) {
+      // Values past the fourth are read into the last slot, only to be counted.
+      if (this.number(this.bboxValues, Math.min(this.bboxLength, 4))) {
+        this.bboxLength++;
+      } else {
         this.bboxValid = false;
         this.skipValue();
-      } else {
-        if (this.bboxLength < 4) this.bboxValues[this.bboxLength] = value;
-        this.bboxLength++;
       }
       const c = this.peek();
       this.pos++;

@@ -85,6 +85,8 @@ export abstract class JsonScanner implements JsonChunkParser {
   protected eof = false;
   /** Bytes dropped from the front of `buf` so far (the file offset of buf[0]). */
   private dropped = 0;
+  /** Where skipValue puts the numbers it reads. */
+  private readonly skipped = new Float64Array(1);
 
   constructor(protected readonly source: string) {}
 
@@ -214,12 +216,14 @@ export abstract class JsonScanner implements JsonChunkParser {
   }
 
   /**
-   * The number at pos (after white space), or undefined, with pos unmoved, where there is none.
-   * NaN and ±Infinity are accepted too, as Python writes them, so that readers can report them as
-   * non-finite. Short decimals take Clinger's exact fast path (an integer below 2^53 divided by an
-   * exact power of ten is correctly rounded); the rest go through Number().
+   * Reads the number at pos (after white space) into into[at]; false, with pos unmoved, where there
+   * is none. (Stored, not returned: a double returned from a call is boxed on the heap, and a large
+   * file has millions of numbers.) NaN and ±Infinity are accepted too, as Python writes them, so
+   * that readers can report them as non-finite. Short decimals take Clinger's exact fast path (an
+   * integer below 2^53 divided by an exact power of ten is correctly rounded); the rest go through
+   * Number().
    */
-  protected number(): number | undefined {
+  protected number(into: Float64Array, at: number): boolean {
     this.peek();
     const b = this.buf;
     const start = this.pos;
@@ -230,9 +234,10 @@ export abstract class JsonScanner implements JsonChunkParser {
     if (b[i] === Ch.UpperN || b[i] === Ch.UpperI) {
       const [word, value] = b[i] === Ch.UpperN ? NAN : INFINITY;
       if (i + word.length > this.size && !this.eof) throw NEED_MORE;
-      if (b.compare(word, 0, word.length, i, i + word.length) !== 0) return undefined;
+      if (b.compare(word, 0, word.length, i, i + word.length) !== 0) return false;
       this.pos = i + word.length;
-      return negative ? -value : value;
+      into[at] = negative ? -value : value;
+      return true;
     }
     let mantissa = 0;
     let digits = 0;
@@ -257,15 +262,17 @@ export abstract class JsonScanner implements JsonChunkParser {
       while (i < this.size && b[i] >= Ch.Zero && b[i] <= Ch.Nine) i++;
     }
     if (i >= this.size && !this.eof) throw NEED_MORE;
-    if (digits === 0) return undefined;
+    if (digits === 0) return false;
     this.pos = i;
     if (simple && digits <= 15) {
       const value = fraction ? mantissa / POW10[fraction] : mantissa;
-      return negative ? -value : value;
+      into[at] = negative ? -value : value;
+    } else {
+      const value = Number(b.toString('latin1', start, i));
+      if (Number.isNaN(value)) throw this.syntax('malformed number', start);
+      into[at] = value;
     }
-    const value = Number(b.toString('latin1', start, i));
-    if (Number.isNaN(value)) throw this.syntax('malformed number', start);
-    return value;
+    return true;
   }
 
   /** Skips the value at pos (after white space), checking its syntax: fields a reader does not use. */
@@ -293,7 +300,7 @@ export abstract class JsonScanner implements JsonChunkParser {
       }
     } else if (c === Ch.LowerT || c === Ch.LowerF || c === Ch.LowerN) {
       this.literal();
-    } else if (this.number() === undefined) {
+    } else if (!this.number(this.skipped, 0)) {
       throw this.syntax('expected a value');
     }
   }

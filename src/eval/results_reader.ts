@@ -5,8 +5,11 @@ import type { CocoAnnotations } from '../data/coco';
 import { CHUNK_BYTES, Ch, JsonScanner, invalidJsonError, keyList, streamJsonFile } from '../data/json_stream';
 import { DetectionsBuilder, type Detections } from './detections';
 
-const KEYS = keyList(['image_id', 'category_id', 'bbox', 'score']);
-const IMAGE_ID = 0, CATEGORY_ID = 1, BBOX = 2, SCORE = 3;
+const KEY_NAMES = ['image_id', 'category_id', 'score', 'bbox'];
+const KEYS = keyList(KEY_NAMES);
+// Indices in KEYS, and slots of this.values, which is laid out as DetectionsBuilder.add takes it:
+// the three numbers, then bbox's x, y, w, h.
+const IMAGE_ID = 0, CATEGORY_ID = 1, SCORE = 2, BBOX = 3, X = 3;
 
 /** Reads a COCO results file, checking every record against the ground truth. */
 export async function readCocoResults(file: string, gt: CocoAnnotations, options: { chunkBytes?: number } = {}): Promise<Detections> {
@@ -29,7 +32,8 @@ const enum State { Start, FirstElement, Element, AfterElement, Done }
 class ResultsScanner extends JsonScanner {
   private state = State.Start;
   private record = 0;
-  private readonly box = new Float64Array(4);
+  /** The current element's numbers (see X), plus a slot for a bbox's excess values. */
+  private readonly values = new Float64Array(8);
 
   constructor(
     private readonly builder: DetectionsBuilder,
@@ -89,48 +93,40 @@ class ResultsScanner extends JsonScanner {
       throw this.error(record, 'expected an object');
     }
     this.pos++;
-    let imageId: number | undefined;
-    let categoryId: number | undefined;
-    let score: number | undefined;
-    let hasBox = false;
+    // Bit k set: KEYS[k] has been read.
+    let seen = 0;
     if (this.peek() === Ch.RightBrace) {
       this.pos++;
     } else {
       for (;;) {
         const key = this.key(KEYS);
         this.expect(Ch.Colon, "expected ':' after a key");
-        if (key === IMAGE_ID) imageId = this.numberField(record, 'image_id must be a number');
-        else if (key === CATEGORY_ID) categoryId = this.numberField(record, 'category_id must be a number');
-        else if (key === SCORE) score = this.numberField(record, 'score must be a number');
-        else if (key === BBOX) {
-          this.readBox(record);
-          hasBox = true;
-        }
+        if (key === BBOX) this.readBox(record);
+        else if (key >= 0) this.numberField(key, record);
         else this.skipValue();
+        if (key >= 0) seen |= 1 << key;
         const c = this.peek();
         this.pos++;
         if (c === Ch.RightBrace) break;
         if (c !== Ch.Comma) throw this.syntax("expected ',' or '}' in an object", this.pos - 1);
       }
     }
-    if (imageId === undefined) throw this.error(record, 'missing image_id');
-    if (categoryId === undefined) throw this.error(record, 'missing category_id');
-    if (!hasBox) throw this.error(record, 'missing bbox');
-    if (score === undefined) throw this.error(record, 'missing score');
-    const box = this.box;
-    this.builder.add(record, imageId, categoryId, box[0], box[1], box[2], box[3], score);
-  }
-
-  private numberField(record: number, notNumber: string): number {
-    const value = this.number();
-    if (value === undefined) {
-      this.need(1);
-      throw this.error(record, notNumber);
+    if (seen !== 0b1111) {
+      const missing = [IMAGE_ID, CATEGORY_ID, BBOX, SCORE].find((key) => !(seen & (1 << key))) as number;
+      throw this.error(record, `missing ${KEY_NAMES[missing]}`);
     }
-    return value;
+    this.builder.add(record, this.values);
   }
 
-  /** Reads a bbox into this.box. */
+  /** The number of field `key` (image_id, category_id or score) into this.values. */
+  private numberField(key: number, record: number): void {
+    if (!this.number(this.values, key)) {
+      this.need(1);
+      throw this.error(record, `${KEY_NAMES[key]} must be a number`);
+    }
+  }
+
+  /** A bbox into this.values[X..X+4]. */
   private readBox(record: number): void {
     if (this.peek() !== Ch.LeftBracket) {
       this.need(1);
@@ -142,8 +138,11 @@ class ResultsScanner extends JsonScanner {
       this.pos++;
     } else {
       for (;;) {
-        const value = this.numberField(record, 'bbox must be 4 finite numbers');
-        if (length < 4) this.box[length] = value;
+        // Values past the fourth are read into the last slot, only to be counted.
+        if (!this.number(this.values, X + Math.min(length, 4))) {
+          this.need(1);
+          throw this.error(record, 'bbox must be 4 finite numbers');
+        }
         length++;
         const c = this.peek();
         this.pos++;
