@@ -176,18 +176,17 @@ export abstract class JsonScanner implements JsonChunkParser {
   protected key(keys: readonly Buffer[]): number {
     if (this.peek() !== Ch.Quote) throw this.syntax('expected a quoted key');
     const b = this.buf;
-    const start = this.pos;
-    const end = this.stringEnd(start);
-    this.pos = end;
-    if (this.hasEscape(start, end)) {
-      const text = Buffer.from(this.decode(start, end));
+    const start = this.pos + 1;
+    const close = this.plainStringEnd(start);
+    if (close < 0) {
+      const text = Buffer.from(this.escapedString());
       return keys.findIndex((key) => key.equals(text));
     }
-    const length = end - start - 2;
+    this.pos = close + 1;
     next: for (let k = 0; k < keys.length; k++) {
       const key = keys[k];
-      if (key.length !== length) continue;
-      for (let j = 0; j < length; j++) if (key[j] !== b[start + 1 + j]) continue next;
+      if (key.length !== close - start) continue;
+      for (let j = 0; j < key.length; j++) if (key[j] !== b[start + j]) continue next;
       return k;
     }
     return -1;
@@ -196,10 +195,11 @@ export abstract class JsonScanner implements JsonChunkParser {
   /** The string at pos (after white space), unescaped. */
   protected string(): string {
     if (this.peek() !== Ch.Quote) throw this.syntax('expected a string');
-    const start = this.pos;
-    const end = this.stringEnd(start);
-    this.pos = end;
-    return this.hasEscape(start, end) ? this.decode(start, end) : this.buf.toString('utf8', start + 1, end - 1);
+    const close = this.plainStringEnd(this.pos + 1);
+    if (close < 0) return this.escapedString();
+    const text = this.buf.toString('utf8', this.pos + 1, close);
+    this.pos = close + 1;
+    return text;
   }
 
   /** true, false or null at pos (after white space). */
@@ -226,14 +226,15 @@ export abstract class JsonScanner implements JsonChunkParser {
   protected number(into: Float64Array, at: number): boolean {
     this.peek();
     const b = this.buf;
+    const size = this.size;
     const start = this.pos;
     let i = start;
     const negative = b[i] === Ch.Minus;
     if (negative) i++;
-    if (i >= this.size) throw NEED_MORE;
+    if (i >= size) throw NEED_MORE;
     if (b[i] === Ch.UpperN || b[i] === Ch.UpperI) {
       const [word, value] = b[i] === Ch.UpperN ? NAN : INFINITY;
-      if (i + word.length > this.size && !this.eof) throw NEED_MORE;
+      if (i + word.length > size && !this.eof) throw NEED_MORE;
       if (b.compare(word, 0, word.length, i, i + word.length) !== 0) return false;
       this.pos = i + word.length;
       into[at] = negative ? -value : value;
@@ -243,25 +244,25 @@ export abstract class JsonScanner implements JsonChunkParser {
     let digits = 0;
     let fraction = 0;
     let simple = true;
-    while (i < this.size && b[i] >= Ch.Zero && b[i] <= Ch.Nine) {
+    while (i < size && b[i] >= Ch.Zero && b[i] <= Ch.Nine) {
       mantissa = mantissa * 10 + (b[i++] - Ch.Zero);
       digits++;
     }
-    if (i < this.size && b[i] === Ch.Dot) {
+    if (i < size && b[i] === Ch.Dot) {
       i++;
-      while (i < this.size && b[i] >= Ch.Zero && b[i] <= Ch.Nine) {
+      while (i < size && b[i] >= Ch.Zero && b[i] <= Ch.Nine) {
         mantissa = mantissa * 10 + (b[i++] - Ch.Zero);
         digits++;
         fraction++;
       }
     }
-    if (i < this.size && (b[i] === Ch.LowerE || b[i] === Ch.UpperE)) {
+    if (i < size && (b[i] === Ch.LowerE || b[i] === Ch.UpperE)) {
       simple = false;
       i++;
-      if (i < this.size && (b[i] === Ch.Plus || b[i] === Ch.Minus)) i++;
-      while (i < this.size && b[i] >= Ch.Zero && b[i] <= Ch.Nine) i++;
+      if (i < size && (b[i] === Ch.Plus || b[i] === Ch.Minus)) i++;
+      while (i < size && b[i] >= Ch.Zero && b[i] <= Ch.Nine) i++;
     }
-    if (i >= this.size && !this.eof) throw NEED_MORE;
+    if (i >= size && !this.eof) throw NEED_MORE;
     if (digits === 0) return false;
     this.pos = i;
     if (simple && digits <= 15) {
@@ -314,16 +315,26 @@ export abstract class JsonScanner implements JsonChunkParser {
     return i + 1;
   }
 
-  /** Whether buf[start, end) holds a backslash. */
-  private hasEscape(start: number, end: number): boolean {
-    for (let i = start; i < end; i++) if (this.buf[i] === Ch.Backslash) return true;
-    return false;
+  /**
+   * The index of the closing quote of a string whose text starts at `start`, or -1 where an escape
+   * comes first (the string is then read by escapedString).
+   */
+  private plainStringEnd(start: number): number {
+    const b = this.buf;
+    let i = start;
+    while (i < this.size && b[i] !== Ch.Quote && b[i] !== Ch.Backslash) i++;
+    if (i >= this.size) throw NEED_MORE;
+    return b[i] === Ch.Quote ? i : -1;
   }
 
-  /** The string with escapes in buf[start, end) (quotes included). */
-  private decode(start: number, end: number): string {
+  /** The string at pos (its opening quote), with escapes, decoded. */
+  private escapedString(): string {
+    const start = this.pos;
+    const end = this.stringEnd(start);
     try {
-      return JSON.parse(this.buf.toString('utf8', start, end)) as string;
+      const text = JSON.parse(this.buf.toString('utf8', start, end)) as string;
+      this.pos = end;
+      return text;
     } catch {
       throw this.syntax('malformed string', start);
     }

@@ -294,39 +294,48 @@ function accumulateCategory(
   const M = maxDets.length;
   const { count: n, rank, inside } = c;
   const exceptions = byRow(c.exceptions.view(), A * T);
-  // Detections kept under each maxDets (pycocotools' nd); where a smaller maxDets keeps them all,
-  // its answers are those of the next larger one, copied rather than computed again.
-  const kept = maxDets.map((maxDet) => {
-    let count = 0;
-    for (let i = 0; i < n; i++) if (rank[i] < maxDet) count++;
-    return count;
-  });
+  // precision[:, :, k] laid out [T, R, A, M] while it is computed: each write then lands near the
+  // last, and the whole is copied into place once, in order.
+  const q = new Float64Array(T * R * A * M).fill(-1);
   // Recall and precision at each true positive in ranking order. pycocotools computes them at every
   // detection, but recall only rises at a true positive and precision only falls between two, so
   // the precision envelope at the first detection reaching a recall threshold is the one at the
   // first true positive reaching it: the same numbers from the same expressions.
   const rc = new Float64Array(n);
   const pr = new Float64Array(n);
+  // 1 where a detection is kept under the maxDets at hand (its rank in its image is below it).
+  const counted = new Uint8Array(n);
   // Kept detections before each place that are false positives unless matched (inside the range).
   const insideBefore = new Int32Array(n);
+  // Detections kept under the previous (larger) maxDets, pycocotools' nd: where a smaller maxDets
+  // keeps as many, its answers are the larger one's, copied rather than computed again.
+  let keptBefore = -1;
   for (let m = M - 1; m >= 0; m--) {
     const maxDet = maxDets[m];
-    const copy = m < M - 1 && kept[m] === kept[m + 1];
+    let kept = 0;
+    for (let p = 0; p < n; p++) {
+      // (rank - maxDet) is negative, its sign bit set, exactly when the rank is below maxDet; a
+      // branch here would be mispredicted at random.
+      counted[p] = (rank[p] - maxDet) >>> 31;
+      kept += counted[p];
+    }
+    const copy = kept === keptBefore;
+    keptBefore = kept;
     for (let a = 0; a < A; a++) {
       if (npig[a] === 0) continue;
       if (copy) {
         for (let t = 0; t < T; t++) {
           recall[((t * K + k) * A + a) * M + m] = recall[((t * K + k) * A + a) * M + m + 1];
           for (let r = 0; r < R; r++) {
-            const at = (((t * R + r) * K + k) * A + a) * M + m;
-            precision[at] = precision[at + 1];
+            const at = ((t * R + r) * A + a) * M + m;
+            q[at] = q[at + 1];
           }
         }
         continue;
       }
       for (let p = 0, count = 0; p < n; p++) {
         insideBefore[p] = count;
-        if (rank[p] < maxDet) count += inside[a * n + p];
+        count += inside[a * n + p] & counted[p];
       }
       for (let t = 0; t < T; t++) {
         const row = a * T + t;
@@ -335,7 +344,7 @@ function accumulateCategory(
         let matchedInside = 0;
         for (let e = exceptions.starts[row]; e < exceptions.starts[row + 1]; e++) {
           const p = exceptions.values[e] >> 1;
-          if (rank[p] >= maxDet) continue;
+          if (!counted[p]) continue;
           if (exceptions.values[e] & 1) {
             tp++;
             const fp = insideBefore[p] - matchedInside;
@@ -344,17 +353,20 @@ function accumulateCategory(
           }
           matchedInside += inside[a * n + p];
         }
-        recall[((t * K + k) * A + a) * M + m] = kept[m] ? tp / npig[a] : 0;
+        recall[((t * K + k) * A + a) * M + m] = kept ? tp / npig[a] : 0;
         // Precision envelope, right to left.
         for (let i = tp - 1; i > 0; i--) if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
         // searchsorted(rc, recallThresholds, side='left'); past the end stays 0.
         let i = 0;
         for (let r = 0; r < R; r++) {
           while (i < tp && rc[i] < recallThresholds[r]) i++;
-          precision[(((t * R + r) * K + k) * A + a) * M + m] = i < tp ? pr[i] : 0;
+          q[((t * R + r) * A + a) * M + m] = i < tp ? pr[i] : 0;
         }
       }
     }
+  }
+  for (let tr = 0; tr < T * R; tr++) {
+    for (let am = 0; am < A * M; am++) precision[(tr * K + k) * A * M + am] = q[tr * A * M + am];
   }
 }
 
