@@ -43,14 +43,26 @@ export function extraAreaLines(e: EvalArrays): SummaryLine[] {
   ];
 }
 
+/** The means already taken, per evaluation: stats, the table and perSize ask for many of the same. */
+const summaryCache = new WeakMap<EvalArrays, Map<string, number>>();
+
+/**
+ * _summarize(): the mean of precision (ap) or recall over the selected thresholds, all categories
+ * (or those given), the named area range and maxDets, ignoring -1 entries; -1 when nothing is defined.
+ */
+export function summaryValue(e: EvalArrays, line: SummaryLine, categories?: number[]): number {
+  if (categories) return meanOf(e, line, categories);
+  const known = summaryCache.get(e) ?? new Map<string, number>();
+  summaryCache.set(e, known);
+  const key = `${line.ap} ${line.iouThreshold} ${line.area} ${line.maxDets}`;
+  if (!known.has(key)) known.set(key, meanOf(e, line));
+  return known.get(key) as number;
+}
+
 /** The values one mean is taken over, kept between calls (up to T × R × K of them). */
 let gathered = new Float64Array(0);
 
-/**
- * _summarize(): the mean of precision (ap) or recall over the selected thresholds, all categories,
- * the named area range and maxDets, ignoring -1 entries; -1 when nothing is defined.
- */
-export function summaryValue(e: EvalArrays, line: SummaryLine, categories?: number[]): number {
+function meanOf(e: EvalArrays, line: SummaryLine, categories?: number[]): number {
   const [T, R, K, A, M] = e.precisionShape;
   const ts = indicesWhere(T, (t) => line.iouThreshold === undefined || e.params.iouThresholds[t] === line.iouThreshold);
   const as = indicesWhere(A, (a) => e.params.areaRanges[a].name === line.area);
