@@ -58,12 +58,7 @@ export class CocoBuilder extends JsonScanner {
         this.state = State.FirstKey;
         return true;
       case State.FirstKey:
-        if (this.peek() === Ch.RightBrace) {
-          this.pos++;
-          this.state = State.Done;
-        } else {
-          this.state = State.Key;
-        }
+        this.state = this.closes(Ch.RightBrace) ? State.Done : State.Key;
         return true;
       case State.Key: {
         // A member of the root object: a section opens, anything else is skipped whole.
@@ -83,34 +78,19 @@ export class CocoBuilder extends JsonScanner {
         this.state = State.FirstRecord;
         return true;
       }
-      case State.AfterValue: {
-        const c = this.peek();
-        this.pos++;
-        if (c === Ch.Comma) this.state = State.Key;
-        else if (c === Ch.RightBrace) this.state = State.Done;
-        else throw this.syntax("expected ',' or '}' after a value", this.pos - 1);
+      case State.AfterValue:
+        this.state = this.another(Ch.RightBrace, 'after a value') ? State.Key : State.Done;
         return true;
-      }
       case State.FirstRecord:
-        if (this.peek() === Ch.RightBracket) {
-          this.pos++;
-          this.state = State.AfterValue;
-        } else {
-          this.state = State.Record;
-        }
+        this.state = this.closes(Ch.RightBracket) ? State.AfterValue : State.Record;
         return true;
       case State.Record:
         this.record();
         this.state = State.AfterRecord;
         return true;
-      case State.AfterRecord: {
-        const c = this.peek();
-        this.pos++;
-        if (c === Ch.Comma) this.state = State.Record;
-        else if (c === Ch.RightBracket) this.state = State.AfterValue;
-        else throw this.syntax("expected ',' or ']' after a record", this.pos - 1);
+      case State.AfterRecord:
+        this.state = this.another(Ch.RightBracket, 'after a record') ? State.Record : State.AfterValue;
         return true;
-      }
       case State.Done:
         if (!this.atEnd()) throw this.syntax('unexpected data after the root object');
         return false;
@@ -129,25 +109,16 @@ export class CocoBuilder extends JsonScanner {
   private record(): void {
     this.values.fill(undefined);
     this.bboxSeen = false;
-    if (this.peek() !== Ch.LeftBrace) {
-      this.need(1);
-      throw this.recordError('expected an object');
-    }
+    if (this.peek() !== Ch.LeftBrace) throw this.recordError('expected an object');
     this.pos++;
-    if (this.peek() === Ch.RightBrace) {
-      this.pos++;
-    } else {
-      for (;;) {
+    if (!this.closes(Ch.RightBrace)) {
+      do {
         const slot = this.key(FIELD_KEYS);
         this.expect(Ch.Colon, "expected ':' after a key");
         if (slot === BBOX && this.section === 'annotations') this.readBbox();
         else if (slot >= 0 && slot < BBOX) this.values[slot] = this.value();
         else this.skipValue();
-        const c = this.peek();
-        this.pos++;
-        if (c === Ch.RightBrace) break;
-        if (c !== Ch.Comma) throw this.syntax("expected ',' or '}' in an object", this.pos - 1);
-      }
+      } while (this.another(Ch.RightBrace, 'in an object'));
     }
     this.finishRecord();
   }
@@ -172,11 +143,8 @@ export class CocoBuilder extends JsonScanner {
     this.bboxValid = this.peek() === Ch.LeftBracket;
     if (!this.bboxValid) return this.skipValue();
     this.pos++;
-    if (this.peek() === Ch.RightBracket) {
-      this.pos++;
-      return;
-    }
-    for (;;) {
+    if (this.closes(Ch.RightBracket)) return;
+    do {
       // Values past the fourth are read into the last slot, only to be counted.
       if (this.number(this.bboxValues, Math.min(this.bboxLength, 4))) {
         this.bboxLength++;
@@ -184,11 +152,7 @@ export class CocoBuilder extends JsonScanner {
         this.bboxValid = false;
         this.skipValue();
       }
-      const c = this.peek();
-      this.pos++;
-      if (c === Ch.RightBracket) return;
-      if (c !== Ch.Comma) throw this.syntax("expected ',' or ']' in bbox", this.pos - 1);
-    }
+    } while (this.another(Ch.RightBracket, 'in bbox'));
   }
 
   /**

@@ -152,15 +152,29 @@ export abstract class JsonScanner implements JsonChunkParser {
     this.pos++;
   }
 
+  /** Skips `close` (after white space) if it comes next: the end of an empty list or object. */
+  protected closes(close: number): boolean {
+    if (this.peek() !== close) return false;
+    this.pos++;
+    return true;
+  }
+
+  /**
+   * After an element of a list or object: true past a comma (another element follows), false past
+   * `close`; anything else is a syntax error, which `where` places ("in bbox").
+   */
+  protected another(close: number, where: string): boolean {
+    const c = this.peek();
+    this.pos++;
+    if (c === Ch.Comma) return true;
+    if (c === close) return false;
+    throw this.syntax(`expected ',' or '${String.fromCharCode(close)}' ${where}`, this.pos - 1);
+  }
+
   /** After the last step: only white space may follow. */
   protected atEnd(): boolean {
     while (this.pos < this.size && isSpace(this.buf[this.pos])) this.pos++;
     return this.pos >= this.size;
-  }
-
-  /** Makes sure `n` bytes from pos are held (or the file has ended). */
-  protected need(n: number): void {
-    if (this.pos + n > this.size && !this.eof) throw NEED_MORE;
   }
 
   /** A syntax error at `at`; but where `at` is past the bytes held, the step just needs more. */
@@ -206,9 +220,7 @@ export abstract class JsonScanner implements JsonChunkParser {
   protected literal(): boolean | null {
     this.peek();
     for (const [word, value] of LITERALS) {
-      if (this.buf[this.pos] !== word[0]) continue;
-      this.need(word.length);
-      if (this.buf.compare(word, 0, word.length, this.pos, this.pos + word.length) !== 0) break;
+      if (!this.spells(word, this.pos)) continue;
       this.pos += word.length;
       return value;
     }
@@ -234,8 +246,7 @@ export abstract class JsonScanner implements JsonChunkParser {
     if (i >= size) throw NEED_MORE;
     if (b[i] === Ch.UpperN || b[i] === Ch.UpperI) {
       const [word, value] = b[i] === Ch.UpperN ? NAN : INFINITY;
-      if (i + word.length > size && !this.eof) throw NEED_MORE;
-      if (b.compare(word, 0, word.length, i, i + word.length) !== 0) return false;
+      if (!this.spells(word, i)) return false;
       this.pos = i + word.length;
       into[at] = negative ? -value : value;
       return true;
@@ -284,26 +295,28 @@ export abstract class JsonScanner implements JsonChunkParser {
     } else if (c === Ch.LeftBracket || c === Ch.LeftBrace) {
       const close = c === Ch.LeftBracket ? Ch.RightBracket : Ch.RightBrace;
       this.pos++;
-      if (this.peek() === close) {
-        this.pos++;
-        return;
-      }
-      for (;;) {
+      if (this.closes(close)) return;
+      do {
         if (close === Ch.RightBrace) {
           this.key(NO_KEYS);
           this.expect(Ch.Colon, "expected ':' after a key");
         }
         this.skipValue();
-        const next = this.peek();
-        this.pos++;
-        if (next === close) return;
-        if (next !== Ch.Comma) throw this.syntax(`expected ',' or '${String.fromCharCode(close)}'`, this.pos - 1);
-      }
+      } while (this.another(close, close === Ch.RightBrace ? 'in an object' : 'in a list'));
     } else if (c === Ch.LowerT || c === Ch.LowerF || c === Ch.LowerN) {
       this.literal();
     } else if (!this.number(this.skipped, 0)) {
       throw this.syntax('expected a value');
     }
+  }
+
+  /** Whether the bytes from `at` spell `word` (NEED_MORE while too few are held to tell). */
+  private spells(word: Buffer, at: number): boolean {
+    if (at + word.length > this.size) {
+      if (!this.eof) throw NEED_MORE;
+      return false;
+    }
+    return this.buf.compare(word, 0, word.length, at, at + word.length) === 0;
   }
 
   /** Index just past the string whose opening quote is at `i`. */

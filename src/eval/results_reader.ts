@@ -50,26 +50,16 @@ class ResultsScanner extends JsonScanner {
         this.state = State.FirstElement;
         return true;
       case State.FirstElement:
-        if (this.peek() === Ch.RightBracket) {
-          this.pos++;
-          this.state = State.Done;
-        } else {
-          this.state = State.Element;
-        }
+        this.state = this.closes(Ch.RightBracket) ? State.Done : State.Element;
         return true;
       case State.Element:
         this.element();
         this.record++;
         this.state = State.AfterElement;
         return true;
-      case State.AfterElement: {
-        const c = this.peek();
-        this.pos++;
-        if (c === Ch.Comma) this.state = State.Element;
-        else if (c === Ch.RightBracket) this.state = State.Done;
-        else throw this.syntax("expected ',' or ']' after a list element", this.pos - 1);
+      case State.AfterElement:
+        this.state = this.another(Ch.RightBracket, 'after a list element') ? State.Element : State.Done;
         return true;
-      }
       case State.Done:
         if (!this.atEnd()) throw this.syntax('unexpected data after the results list');
         return false;
@@ -88,28 +78,19 @@ class ResultsScanner extends JsonScanner {
   /** One {…} element: the four fields we need, anything else skipped. */
   private element(): void {
     const record = this.record;
-    if (this.peek() !== Ch.LeftBrace) {
-      this.need(1);
-      throw this.error(record, 'expected an object');
-    }
+    if (this.peek() !== Ch.LeftBrace) throw this.error(record, 'expected an object');
     this.pos++;
     // Bit k set: KEYS[k] has been read.
     let seen = 0;
-    if (this.peek() === Ch.RightBrace) {
-      this.pos++;
-    } else {
-      for (;;) {
+    if (!this.closes(Ch.RightBrace)) {
+      do {
         const key = this.key(KEYS);
         this.expect(Ch.Colon, "expected ':' after a key");
         if (key === BBOX) this.readBox(record);
         else if (key >= 0) this.numberField(key, record);
         else this.skipValue();
         if (key >= 0) seen |= 1 << key;
-        const c = this.peek();
-        this.pos++;
-        if (c === Ch.RightBrace) break;
-        if (c !== Ch.Comma) throw this.syntax("expected ',' or '}' in an object", this.pos - 1);
-      }
+      } while (this.another(Ch.RightBrace, 'in an object'));
     }
     if (seen !== 0b1111) {
       const missing = [IMAGE_ID, CATEGORY_ID, BBOX, SCORE].find((key) => !(seen & (1 << key))) as number;
@@ -120,35 +101,20 @@ class ResultsScanner extends JsonScanner {
 
   /** The number of field `key` (image_id, category_id or score) into this.values. */
   private numberField(key: number, record: number): void {
-    if (!this.number(this.values, key)) {
-      this.need(1);
-      throw this.error(record, `${KEY_NAMES[key]} must be a number`);
-    }
+    if (!this.number(this.values, key)) throw this.error(record, `${KEY_NAMES[key]} must be a number`);
   }
 
   /** A bbox into this.values[X..X+4]. */
   private readBox(record: number): void {
-    if (this.peek() !== Ch.LeftBracket) {
-      this.need(1);
-      throw this.error(record, 'bbox must be 4 finite numbers');
-    }
+    if (this.peek() !== Ch.LeftBracket) throw this.error(record, 'bbox must be 4 finite numbers');
     this.pos++;
     let length = 0;
-    if (this.peek() === Ch.RightBracket) {
-      this.pos++;
-    } else {
-      for (;;) {
+    if (!this.closes(Ch.RightBracket)) {
+      do {
         // Values past the fourth are read into the last slot, only to be counted.
-        if (!this.number(this.values, X + Math.min(length, 4))) {
-          this.need(1);
-          throw this.error(record, 'bbox must be 4 finite numbers');
-        }
+        if (!this.number(this.values, X + Math.min(length, 4))) throw this.error(record, 'bbox must be 4 finite numbers');
         length++;
-        const c = this.peek();
-        this.pos++;
-        if (c === Ch.RightBracket) break;
-        if (c !== Ch.Comma) throw this.syntax("expected ',' or ']' in bbox", this.pos - 1);
-      }
+      } while (this.another(Ch.RightBracket, 'in bbox'));
     }
     if (length !== 4) throw this.error(record, `bbox must be 4 finite numbers, got ${length} values`);
   }
