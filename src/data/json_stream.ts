@@ -42,9 +42,8 @@ export async function streamJsonFile(file: string, what: string, chunkBytes: num
 }
 
 /**
- * The one-line error for malformed JSON: the source, the byte where parsing failed ('near' where
- * the reader's messages have always placed it approximately), then `detail`, the reader's own
- * wording of why.
+ * The one-line error for malformed JSON: the source, the byte where parsing failed (after 'at' or
+ * 'near', as each reader's messages read), then `detail`, the reader's own wording of why.
  */
 export function invalidJsonError(source: string, position: 'at' | 'near', byte: number, detail: string): Error {
   return new Error(`${source}: invalid JSON ${position} byte ${byte}${detail}`);
@@ -254,11 +253,18 @@ export abstract class JsonScanner implements JsonChunkParser {
     let mantissa = 0;
     let digits = 0;
     let fraction = 0;
-    let simple = true;
+    let exponent = false;
+    // JSON's grammar: no leading zero, and digits after a point and after an exponent's sign.
+    let malformed = false;
     while (i < size && b[i] >= Ch.Zero && b[i] <= Ch.Nine) {
       mantissa = mantissa * 10 + (b[i++] - Ch.Zero);
       digits++;
     }
+    if (digits === 0) {
+      if (i >= size && !this.eof) throw NEED_MORE;
+      return false;
+    }
+    malformed = digits > 1 && b[start + (negative ? 1 : 0)] === Ch.Zero;
     if (i < size && b[i] === Ch.Dot) {
       i++;
       while (i < size && b[i] >= Ch.Zero && b[i] <= Ch.Nine) {
@@ -266,23 +272,24 @@ export abstract class JsonScanner implements JsonChunkParser {
         digits++;
         fraction++;
       }
+      malformed ||= fraction === 0;
     }
     if (i < size && (b[i] === Ch.LowerE || b[i] === Ch.UpperE)) {
-      simple = false;
+      exponent = true;
       i++;
       if (i < size && (b[i] === Ch.Plus || b[i] === Ch.Minus)) i++;
+      const exponentStart = i;
       while (i < size && b[i] >= Ch.Zero && b[i] <= Ch.Nine) i++;
+      malformed ||= i === exponentStart;
     }
     if (i >= size && !this.eof) throw NEED_MORE;
-    if (digits === 0) return false;
+    if (malformed) throw this.syntax('malformed number', start);
     this.pos = i;
-    if (simple && digits <= 15) {
+    if (!exponent && digits <= 15) {
       const value = fraction ? mantissa / POW10[fraction] : mantissa;
       into[at] = negative ? -value : value;
     } else {
-      const value = Number(b.toString('latin1', start, i));
-      if (Number.isNaN(value)) throw this.syntax('malformed number', start);
-      into[at] = value;
+      into[at] = Number(b.toString('latin1', start, i));
     }
     return true;
   }
