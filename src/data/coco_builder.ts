@@ -49,7 +49,6 @@ export class CocoBuilder extends JsonScanner {
   private readonly area = new Growable((n) => new Float64Array(n));
   private readonly iscrowd = new Growable((n) => new Uint8Array(n));
 
-
   protected step(): boolean {
     switch (this.state) {
       case State.Start:
@@ -61,20 +60,21 @@ export class CocoBuilder extends JsonScanner {
         this.state = this.closes(Ch.RightBrace) ? State.Done : State.Key;
         return true;
       case State.Key: {
-        // A member of the root object: a section opens, anything else is skipped whole.
+        // A member of the root object: a section opens; any other list is skipped an element a
+        // step (however long it is), anything else whole.
         const key = this.key(SECTION_KEYS);
         this.expect(Ch.Colon, "expected ':' after a key");
-        if (key < 0) {
+        const section = key < 0 ? undefined : SECTIONS[key];
+        if (section === undefined && this.peek() !== Ch.LeftBracket) {
           this.skipValue();
           this.state = State.AfterValue;
           return true;
         }
-        const section = SECTIONS[key];
         if (this.peek() !== Ch.LeftBracket) throw this.error(`"${section}" must be a list`);
-        if (this.seen.has(section)) throw this.error(`"${section}" appears twice`);
+        if (section && this.seen.has(section)) throw this.error(`"${section}" appears twice`);
         this.pos++;
         this.section = section;
-        this.seen.add(section);
+        if (section) this.seen.add(section);
         this.state = State.FirstRecord;
         return true;
       }
@@ -107,6 +107,7 @@ export class CocoBuilder extends JsonScanner {
 
   /** One record of the current section: its fields, checked, appended to the columns. */
   private record(): void {
+    if (this.section === undefined) return this.skipValue();
     this.values.fill(undefined);
     this.bboxSeen = false;
     if (this.peek() !== Ch.LeftBrace) throw this.recordError('expected an object');
