@@ -5,7 +5,8 @@
 // and an image's detections come in that same order here, interleaved with other images' (whose
 // matches they cannot change). Most detections match nothing, and an unmatched detection's
 // outcome depends only on its area: so only the matches that change an outcome are recorded, and
-// accumulating counts the rest from prefix sums. Memory stays bounded by the largest category.
+// accumulating counts the rest from prefix sums. Besides a copy of the detections' images and
+// boxes in ranking order, memory stays bounded by the largest category.
 import type { CocoAnnotations } from '../data/coco';
 import { Growable } from '../data/growable';
 import type { Detections } from './detections';
@@ -40,19 +41,14 @@ export function evaluateDetections(gt: CocoAnnotations, dets: Detections, params
 
   const ann = gt.annotations;
   const gtImage = gather(imageRank.of, ann.imageIndex);
-  const dtImage = gather(imageRank.of, dets.imageIndex);
   // Ground truth per (category, image), in file order.
   const gtGroups = countingSort(countingSort(identity(ann.ids.length), gtImage, I).order, gather(categoryRank.of, ann.categoryIndex), K);
-  // accumulate() ranks a category's detections by score, ties by image id, then by their order in
-  // the image (by score, ties in input order): that is score, image id, input order.
-  const byScore = sortByScoreDescending(countingSort(identity(dets.count), dtImage, I).order, dets.score);
-  const ranked = countingSort(byScore, gather(categoryRank.of, dets.categoryIndex), K);
-  const inRankedOrder = rankedCopy(ranked.order, dtImage, dets.bbox);
+  const ranked = rankDetections(dets, imageRank, categoryRank);
 
   const precision = new Float64Array(T * R * K * A * M).fill(-1);
   const recall = new Float64Array(T * K * A * M).fill(-1);
   const truth = new CategoryGroundTruth(gt, params, gtImage, I);
-  const found = new CategoryDetections(inRankedOrder.image, inRankedOrder.box, I, A);
+  const found = new CategoryDetections(ranked.image, ranked.box, I, A);
   for (let k = 0; k < K; k++) {
     truth.load(gtGroups.order.subarray(gtGroups.starts[k], gtGroups.starts[k + 1]));
     found.load(ranked.starts[k], ranked.starts[k + 1], params);
@@ -74,10 +70,17 @@ export function evaluateDetections(gt: CocoAnnotations, dets: Detections, params
 }
 
 /**
- * The image rank and box of every detection in ranking order. Copied in one pass in input order:
- * reading the detections in ranking order instead would wait on memory for almost every one.
+ * The detections in the order accumulate() ranks them, category by category: by score, ties by
+ * image id, then by their order in the image (by score, ties in input order), that is score, image
+ * id, input order. Returns where each category starts, and the image rank and box at each place;
+ * the rest is dropped here, so that it can be freed before matching starts.
  */
-function rankedCopy(order: Int32Array, dtImage: Int32Array, bbox: Float64Array): { image: Int32Array; box: Float64Array } {
+function rankDetections(dets: Detections, imageRank: Ranks, categoryRank: Ranks): { starts: Int32Array; image: Int32Array; box: Float64Array } {
+  const dtImage = gather(imageRank.of, dets.imageIndex);
+  const byScore = sortByScoreDescending(countingSort(identity(dets.count), dtImage, imageRank.count).order, dets.score);
+  const { order, starts } = countingSort(byScore, gather(categoryRank.of, dets.categoryIndex), categoryRank.count);
+  // Copied in one pass in input order: reading the detections in ranking order instead would wait
+  // on memory for almost every one.
   const place = new Int32Array(order.length);
   for (let p = 0; p < order.length; p++) place[order[p]] = p;
   const image = new Int32Array(order.length);
@@ -85,12 +88,12 @@ function rankedCopy(order: Int32Array, dtImage: Int32Array, bbox: Float64Array):
   for (let d = 0; d < order.length; d++) {
     const p = place[d];
     image[p] = dtImage[d];
-    box[4 * p] = bbox[4 * d];
-    box[4 * p + 1] = bbox[4 * d + 1];
-    box[4 * p + 2] = bbox[4 * d + 2];
-    box[4 * p + 3] = bbox[4 * d + 3];
+    box[4 * p] = dets.bbox[4 * d];
+    box[4 * p + 1] = dets.bbox[4 * d + 1];
+    box[4 * p + 2] = dets.bbox[4 * d + 2];
+    box[4 * p + 3] = dets.bbox[4 * d + 3];
   }
-  return { image, box };
+  return { starts, image, box };
 }
 
 /**
