@@ -187,7 +187,7 @@ function trainChecks(device: string, size: number): Check[] {
     try {
       return await trainer.step(batch);
     } finally {
-      await trainer.close();
+      await trainer.dispose();
     }
   };
   let reference: Promise<{ weights: Record<string, Tensor>; losses: Record<string, number> }> | undefined;

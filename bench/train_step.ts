@@ -84,6 +84,6 @@ export const trainSection: Section = async (context) => {
     }
     return rows;
   } finally {
-    for (const trainer of trainers ?? []) await trainer.close();
+    for (const trainer of trainers ?? []) await trainer.dispose();
   }
 };

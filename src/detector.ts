@@ -1,8 +1,15 @@
 // The Detector: a config, a native Faster R-CNN / IR R-CNN built from it, torchvision-compatible
 // weights loaded into it, and detect() from image paths or Buffers to COCO-style detections.
+// dispose() frees the native model (`await using det = await Detector.load(...)` does it at the
+// end of the scope); garbage collection frees one that is never disposed.
 import { resolveConfig, type Config, type ConfigInput } from './config';
+import { nativeModelConfig } from './config/native';
+import { IrRcnnError } from './errors';
 import { decodeRgb } from './image';
-import { nativeFunction } from './native';
+import { nativeFunction, nativeTargets, type NativeTargets } from './native';
+import { detectSliced, shrunk, type SlicedDetectOptions } from './slice/detect';
+import { tileGrid, type Tile } from './slice/tiles';
+import type { BoxList } from './slice/merge';
 import { checkStrict, matchStateDict, readStateDict, type StrictOptions } from './weights';
 import type { Detection, Float32Tensor, ImageSource, ImageTargets, Int32Tensor, RgbImage, Tensor } from './types';
 
@@ -32,6 +39,34 @@ export interface DetectOptions {
   batchSize?: number;
   /** Also return the relation graph among the detections (IR models). */
   returnGraph?: boolean;
+  /**
+   * Sliced detection for large images: the model also sees overlapping tiles of `size` pixels
+   * at full resolution (`overlap` share between neighbours, default 0.2), and the tiles'
+   * detections are merged in original-image pixels. `batchSize` is then tiles per pass.
+   */
+  tiles?: { size: number; overlap?: number };
+  /** With tiles: also detect on the whole image, resized as without tiles (default true). */
+  fullImage?: boolean;
+  /** With tiles: 'nmm' (default) grows a kept box to the union of its matches (a cut object becomes whole); 'nms' drops them. */
+  merge?: 'nms' | 'nmm';
+  /** With tiles: how boxes match when merging, IoU or IoS (intersection over the smaller box, default). */
+  matchMetric?: 'iou' | 'ios';
+  /** With tiles: boxes match above this (default 0.5). */
+  matchThreshold?: number;
+  /** With tiles: merge boxes of different classes too (default false). */
+  classAgnostic?: boolean;
+  /**
+   * With tiles, for IR models: 'tile' (default) reasons over each tile's proposals alone;
+   * 'image' pools the proposals of every tile into one set in whole-image pixels and runs the
+   * relation module and the box predictor once over it, so that the graphs connect objects of
+   * different tiles. With 'image' the tiles' duplicates are removed before classification, and
+   * `returnGraph` gives the whole image's graph.
+   */
+  relationScope?: 'tile' | 'image';
+  /** With tiles: called after each pass, with the image's index and its tiles done of all. */
+  onProgress?: (progress: { image: number; done: number; total: number }) => void;
+  /** Stops a sliced detection between passes (rejects with the signal's reason). */
+  signal?: AbortSignal;
 }
 
 export interface LoadOptions extends StrictOptions {
@@ -63,11 +98,12 @@ interface RawDetections {
   proposalIndex: Int32Tensor;
   graph?: { src: Int32Tensor; dst: Int32Tensor; type: Tensor<Uint8Array>; weight: Float32Tensor };
 }
+/** detect()'s options as the addon takes them: every one given. */
 interface NativeDetectOptions {
-  scoreThreshold?: number;
-  nmsThreshold?: number;
-  maxDetections?: number;
-  returnGraph?: boolean;
+  scoreThreshold: number;
+  nmsThreshold: number;
+  maxDetections: number;
+  returnGraph: boolean;
 }
 
 /** Every stage of one forward pass (Detector.trace): for parity tests and inspection. */
@@ -81,12 +117,6 @@ export interface DetectorTrace {
   detections: RawDetections[];
 }
 
-interface NativeTarget {
-  boxes: Float32Tensor;
-  labels: Int32Tensor;
-  crowdBoxes: Float32Tensor;
-}
-
 const native = {
   create: () => nativeFunction<(config: object) => Handle>('createDetector'),
   stateShapes: () => nativeFunction<(h: Handle) => Record<string, number[]>>('detectorStateShapes'),
@@ -96,19 +126,42 @@ const native = {
   toDevice: () => nativeFunction<(h: Handle, device: string) => Promise<void>>('detectorToDevice'),
   detect: () => nativeFunction<(h: Handle, images: RgbImage[], options: NativeDetectOptions) => Promise<RawDetections[]>>('detectorDetect'),
   losses: () =>
-    nativeFunction<(h: Handle, images: RgbImage[], targets: NativeTarget[], options: { seed?: number }) => Promise<Record<string, number>>>(
+    nativeFunction<(h: Handle, images: RgbImage[], targets: NativeTargets[], options: { seed?: number }) => Promise<Record<string, number>>>(
       'detectorLosses',
     ),
   trace: () =>
     nativeFunction<(h: Handle, images: RgbImage[], options: NativeDetectOptions, proposals?: Float32Tensor[]) => Promise<DetectorTrace>>(
       'detectorTrace',
     ),
+  dispose: () => nativeFunction<(h: Handle) => Promise<void>>('detectorDispose'),
+  gatherTiles: () =>
+    nativeFunction<(h: Handle, image: RgbImage[], regions: Region[], gathered: GatheredProposals | null, maxProposals: number) => Promise<GatheredProposals>>(
+      'detectorGatherTiles',
+    ),
+  detectGathered: () =>
+    nativeFunction<(h: Handle, gathered: GatheredProposals, size: { height: number; width: number }, options: NativeDetectOptions) => Promise<RawDetections[]>>(
+      'detectorDetectGathered',
+    ),
 };
+
+/**
+ * A region of the image given to gatherTiles: a tile, or the whole image shrunk; whole-image
+ * pixels are region pixels × factor + (x, y) (factors default to 1).
+ */
+type Region = Tile & { factorX?: number; factorY?: number };
+
+/** Proposals of one image gathered tile by tile (relationScope 'image'), whole-image pixels. */
+interface GatheredProposals {
+  boxes: Float32Tensor;
+  scores: Float32Tensor;
+  features: Float32Tensor;
+  scale: number;
+}
 
 function checkNumber(value: number | undefined, what: string, min: number, max: number, integer = false): void {
   if (value === undefined) return;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
-    throw new RangeError(`detect: ${what} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got ${String(value)}`);
+    throw new IrRcnnError('ERR_INVALID_ARGUMENT', `detect: ${what} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got ${String(value)}`);
   }
 }
 
@@ -123,7 +176,7 @@ export class Detector {
   static async load(options: LoadOptions): Promise<Detector> {
     const overrides: ConfigInput = options.numClasses !== undefined ? { model: { numClasses: options.numClasses } } : {};
     const config = resolveConfig(options.config, overrides);
-    const detector = new Detector(native.create()(config.model), config);
+    const detector = new Detector(native.create()(nativeModelConfig(config.model)), config);
     if (options.weights !== undefined) await detector.loadWeights(options.weights, options);
     if (options.device !== undefined && options.device !== 'cpu') await native.toDevice()(detector.handle, options.device);
     return detector;
@@ -160,13 +213,17 @@ export class Detector {
 
   /** Detections for each image (paths or encoded Buffers), boxes in original-image pixels. */
   async detect(images: ImageSource[], options: DetectOptions = {}): Promise<ImageResult[]> {
-    if (!Array.isArray(images)) throw new TypeError('detect: expected an array of image paths or Buffers');
+    if (!Array.isArray(images)) throw new IrRcnnError('ERR_INVALID_ARGUMENT', 'detect: expected an array of image paths or Buffers');
     checkNumber(options.scoreThreshold, 'scoreThreshold', 0, 1);
     checkNumber(options.nmsThreshold, 'nmsThreshold', 0, 1);
     checkNumber(options.maxDetections, 'maxDetections', 0, 1e6, true);
     checkNumber(options.batchSize, 'batchSize', 1, 1024, true);
     const batchSize = options.batchSize ?? 1;
     const results: ImageResult[] = [];
+    if (options.tiles !== undefined) {
+      for (let i = 0; i < images.length; i++) results.push(await this.detectTiles(await decodeRgb(images[i], i), i, options));
+      return results;
+    }
     for (let start = 0; start < images.length; start += batchSize) {
       const chunk = images.slice(start, start + batchSize);
       const pixels = await Promise.all(chunk.map((source, i) => decodeRgb(source, start + i)));
@@ -181,35 +238,113 @@ export class Detector {
     return raw.map((r) => this.toResult(r));
   }
 
-  /** Every stage of one pass; `proposals` (network-input pixels) replace the RPN's when given. */
+  /** Sliced detection of one decoded image (detect() with `tiles`). */
+  private async detectTiles(image: RgbImage, index: number, options: DetectOptions): Promise<ImageResult> {
+    const sliced = this.slicedOptions(index, options);
+    if ((options.relationScope ?? 'tile') === 'image') return this.detectImageScope(image, sliced, options);
+    if (options.returnGraph) {
+      throw new IrRcnnError('ERR_INVALID_ARGUMENT', "detect: returnGraph with tiles needs relationScope 'image' (per-tile graphs do not join)");
+    }
+    // Each tile keeps the config's detections per image; the cap applies to the merged list.
+    const perTile = this.nativeOptions({ ...options, maxDetections: undefined, returnGraph: false });
+    const merged = await detectSliced(image, async (pixels) => (await native.detect()(this.handle, pixels, perTile)).map(boxList), sliced);
+    return this.toResult({ boxes: { data: merged.boxes, shape: [merged.scores.length, 4] }, scores: { data: merged.scores, shape: [merged.scores.length] }, labels: { data: merged.labels, shape: [merged.labels.length] } });
+  }
+
+  /**
+   * relationScope 'image': backbone, RPN and box head tile by tile, their proposals gathered in
+   * whole-image pixels (duplicates of overlapping tiles merged, the most confident kept), then the
+   * relation module and the predictor once over all of them.
+   */
+  private async detectImageScope(image: RgbImage, sliced: SlicedDetectOptions, options: DetectOptions): Promise<ImageResult> {
+    const grid = tileGrid(image.width, image.height, sliced.tiles);
+    const passes: { image: RgbImage; regions: Region[] }[] = [];
+    for (let start = 0; start < grid.length; start += sliced.batchSize) passes.push({ image, regions: grid.slice(start, start + sliced.batchSize) });
+    if (sliced.fullImage) {
+      const small = await shrunk(image, sliced.minSize, sliced.maxSize);
+      const whole = { x: 0, y: 0, width: small.image.width, height: small.image.height, factorX: small.factorX, factorY: small.factorY };
+      passes.push({ image: small.image, regions: [whole] });
+    }
+    // As many proposals as the tiles would each keep, for the image's share of tiles, at most 4000:
+    // the relation module's pairwise matrices grow with the square of it.
+    const maxProposals = Math.min(4000, this.config.model.rpn.postNmsTopNTest * Math.max(1, Math.ceil(grid.length / 4)));
+    let gathered: GatheredProposals | null = null;
+    let done = 0;
+    for (const pass of passes) {
+      sliced.signal?.throwIfAborted();
+      gathered = await native.gatherTiles()(this.handle, [pass.image], pass.regions, gathered, maxProposals);
+      done += pass.regions.length;
+      sliced.onProgress?.(done, grid.length + (sliced.fullImage ? 1 : 0));
+    }
+    const nativeOptions = { ...this.nativeOptions(options), maxDetections: sliced.maxDetections };
+    const [raw] = await native.detectGathered()(this.handle, gathered as GatheredProposals, { height: image.height, width: image.width }, nativeOptions);
+    return this.toResult(raw);
+  }
+
+  private slicedOptions(index: number, options: DetectOptions): SlicedDetectOptions {
+    const tiles = { size: options.tiles?.size as number, overlap: options.tiles?.overlap ?? 0.2 };
+    checkNumber(options.matchThreshold, 'matchThreshold', 0, 1);
+    const oneOf = <T extends string>(value: T | undefined, what: string, allowed: readonly T[], fallback: T): T => {
+      if (value === undefined) return fallback;
+      if (!allowed.includes(value)) throw new IrRcnnError('ERR_INVALID_ARGUMENT', `detect: ${what} must be ${allowed.map((a) => `'${a}'`).join(' or ')}, got '${String(value)}'`);
+      return value;
+    };
+    oneOf(options.relationScope, 'relationScope', ['tile', 'image'], 'tile');
+    return {
+      tiles,
+      fullImage: options.fullImage ?? true,
+      minSize: this.config.model.minSize,
+      maxSize: this.config.model.maxSize,
+      batchSize: options.batchSize ?? 1,
+      maxDetections: options.maxDetections ?? this.config.model.roi.maxDetections,
+      method: oneOf(options.merge, 'merge', ['nms', 'nmm'], 'nmm'),
+      metric: oneOf(options.matchMetric, 'matchMetric', ['iou', 'ios'], 'ios'),
+      threshold: options.matchThreshold ?? 0.5,
+      classAgnostic: options.classAgnostic ?? false,
+      onProgress: options.onProgress && ((done, total) => options.onProgress?.({ image: index, done, total })),
+      signal: options.signal,
+    };
+  }
+
+  /**
+   * Every stage of one pass; `proposals` (network-input pixels) replace the RPN's when given.
+   * A test hook: `traceDetector` in ir-rcnn/testing; left out of the published types.
+   * @internal
+   */
   trace(images: RgbImage[], options: DetectOptions = {}, proposals?: Float32Tensor[]): Promise<DetectorTrace> {
     return native.trace()(this.handle, images, this.nativeOptions(options), proposals);
   }
 
   /**
    * The training losses of one batch (loss_objectness, loss_rpn_box_reg, loss_classifier,
-   * loss_box_reg, and loss_relation for IR models), without gradients or updates; `seed` seeds
-   * torch's RNG for the samplers first, as torch.manual_seed does.
+   * loss_box_reg, and loss_relation for IR models), without gradients or updates. The samplers
+   * draw from a generator of this call's own: seeded with `seed` (the numbers torchvision draws
+   * after torch.manual_seed(seed)), else the detector's; never from a trainer's.
    */
   losses(images: RgbImage[], targets: ImageTargets[], options: { seed?: number } = {}): Promise<Record<string, number>> {
-    const nativeTargets = targets.map((t) => ({
-      boxes: { data: t.boxes, shape: [t.boxes.length / 4, 4] },
-      labels: { data: t.labels, shape: [t.labels.length] },
-      crowdBoxes: { data: t.crowdBoxes, shape: [t.crowdBoxes.length / 4, 4] },
-    }));
-    return native.losses()(this.handle, images, nativeTargets, options);
+    return native.losses()(this.handle, images, nativeTargets(targets), { seed: options.seed });
+  }
+
+  /** Frees the native model once a running call is done; any later call rejects with ERR_DISPOSED. */
+  dispose(): Promise<void> {
+    return native.dispose()(this.handle);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.dispose();
   }
 
   private nativeOptions(options: DetectOptions): NativeDetectOptions {
+    const roi = this.config.model.roi;
     return {
-      scoreThreshold: options.scoreThreshold,
-      nmsThreshold: options.nmsThreshold,
-      maxDetections: options.maxDetections,
+      scoreThreshold: options.scoreThreshold ?? roi.scoreThreshold,
+      nmsThreshold: options.nmsThreshold ?? roi.nmsThreshold,
+      maxDetections: options.maxDetections ?? roi.maxDetections,
       returnGraph: options.returnGraph ?? false,
     };
   }
 
-  private toResult(raw: RawDetections): ImageResult {
+  private toResult(raw: Pick<RawDetections, 'boxes' | 'scores' | 'labels' | 'graph'>): ImageResult {
     const ids = this.config.model.categoryIds;
     const b = raw.boxes.data;
     const detections: Detection[] = [];
@@ -222,4 +357,9 @@ export class Detector {
     const g = raw.graph;
     return { detections, graph: { src: g.src.data, dst: g.dst.data, type: g.type.data, weight: g.weight.data } };
   }
+}
+
+/** The addon's detections of one image as merge.ts takes them. */
+function boxList(raw: RawDetections): BoxList {
+  return { boxes: raw.boxes.data, scores: raw.scores.data, labels: raw.labels.data };
 }

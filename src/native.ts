@@ -1,11 +1,13 @@
 // Loads the C++ addon (a local build in build/Release first, then the prebuild in
 // prebuilds/<platform>-<arch>/ that matches this machine's LibTorch, as the install script chose
 // it) and gives the rest of the package typed access to it. Nothing outside src/ sees the raw
-// addon: each area wraps the functions it uses in typed, validated functions.
+// addon: each area wraps the functions it uses in typed, validated functions. The addon throws and
+// rejects with IrRcnnError, which it is handed as soon as it is loaded.
 import * as fs from 'fs';
 import * as path from 'path';
 
-import type { Tensor, TensorData } from './types';
+import { IrRcnnError } from './errors';
+import type { Float32Tensor, ImageTargets, Int32Tensor, Tensor, TensorData } from './types';
 
 export interface TorchInfo {
   torchVersion: string;
@@ -77,13 +79,13 @@ export const HOW_TO_GET_LIBTORCH = libtorchScript.HOW_TO_GET_IT;
 /** The one command that rebuilds the addon from source here. */
 export const rebuildCommand = (): string => prebuildsScript.rebuildCommand(packageRoot);
 
-/** The addon is missing or does not load: one line saying what is wrong and the command that fixes it. */
-export class AddonError extends Error {
+/** The addon is missing or does not load (ERR_NATIVE): one line saying what is wrong and the command that fixes it. */
+export class AddonError extends IrRcnnError {
   constructor(
     readonly problem: string,
     readonly fix: string,
   ) {
-    super(`ir-rcnn: ${problem}; run \`${fix}\``);
+    super('ERR_NATIVE', `ir-rcnn: ${problem}; run \`${fix}\``);
   }
 }
 
@@ -105,30 +107,32 @@ type RawAddon = Record<string, (...args: any[]) => any>;
 
 let loaded: RawAddon | undefined;
 
-/** The addon, loaded once. IR_RCNN_ADDON may name a .node file to load instead. */
+/** The addon, loaded once per thread (each worker thread loads its own instance). IR_RCNN_ADDON may name a .node file to load instead. */
 export function addon(): RawAddon {
   if (loaded) return loaded;
   const { file, kind } = chooseAddon();
+  let raw: RawAddon;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    loaded = require(file) as RawAddon;
+    raw = require(file) as RawAddon;
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
     throw new AddonError(`the native addon ${file} could not be loaded (${reason})`, kind === 'IR_RCNN_ADDON' ? 'unset IR_RCNN_ADDON' : rebuildCommand());
   }
+  raw.setErrorClass(IrRcnnError);
+  loaded = raw;
   return loaded;
 }
 
 /** A typed view of one addon function; throws a clear error if the build lacks it. */
 export function nativeFunction<F extends (...args: never[]) => unknown>(name: string): F {
   const fn = addon()[name];
-  if (typeof fn !== 'function') throw new Error(`ir-rcnn: the native addon has no function '${name}' (rebuild it)`);
+  if (typeof fn !== 'function') throw new IrRcnnError('ERR_NATIVE', `ir-rcnn: the native addon has no function '${name}' (rebuild it)`);
   return fn as unknown as F;
 }
 
-/** Sets LibTorch's intra-op thread count for every native job (default: all cores). */
+/** Sets LibTorch's intra-op thread count for the native jobs of this thread (default: all cores); an integer in [1, 1024]. */
 export function setNumThreads(threads: number): void {
-  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`setNumThreads: expected an integer >= 1, got ${threads}`);
   nativeFunction<(n: number) => void>('setNumThreads')(threads);
 }
 
@@ -145,9 +149,24 @@ export function cudaPeakMemory(device: string, reset = false): number {
   return nativeFunction<(o: { device: string; reset: boolean }) => number>('cudaPeakMemory')({ device, reset });
 }
 
+/** Ground truth as the addon takes it: each ImageTargets' flat arrays as tensors. */
+export interface NativeTargets {
+  boxes: Float32Tensor;
+  labels: Int32Tensor;
+  crowdBoxes: Float32Tensor;
+}
+
+export function nativeTargets(targets: ImageTargets[]): NativeTargets[] {
+  return targets.map((t) => ({
+    boxes: { data: t.boxes, shape: [t.boxes.length / 4, 4] },
+    labels: { data: t.labels, shape: [t.labels.length] },
+    crowdBoxes: { data: t.crowdBoxes, shape: [t.crowdBoxes.length / 4, 4] },
+  }));
+}
+
 /** Builds a tensor, checking that the data length matches the shape. */
 export function tensor<D extends TensorData>(data: D, shape: number[]): Tensor<D> {
   const count = shape.reduce((a, b) => a * b, 1);
-  if (data.length !== count) throw new RangeError(`tensor: ${data.length} elements do not fill shape [${shape.join(', ')}]`);
+  if (data.length !== count) throw new IrRcnnError('ERR_INVALID_ARGUMENT', `tensor: ${data.length} elements do not fill shape [${shape.join(', ')}]`);
   return { data, shape };
 }

@@ -1,6 +1,7 @@
 // The detection ops (torchvision 0.14 semantics) as typed async functions. Every function takes
 // one options object; tensors are { data, shape } with Float32Array or Float64Array data (the
 // result has the input's type), and indices come back as Int32Array. Work runs off the JS thread.
+import { IrRcnnError } from './errors';
 import { nativeFunction } from './native';
 import type { FloatArray, FloatTensor, Int32Tensor, Tensor } from './types';
 
@@ -148,6 +149,6 @@ export function removeSmallBoxes(options: { boxes: FloatTensor; minSize: number 
 // missing options object gets a message naming the op rather than a property-access error.
 async function call<R>(name: string, options: unknown): Promise<R> {
   if (typeof options !== 'object' || options === null || Array.isArray(options))
-    throw new TypeError(`${name}: expected an options object`);
+    throw new IrRcnnError('ERR_INVALID_ARGUMENT', `${name}: expected an options object`);
   return nativeFunction<(options: unknown) => Promise<R>>(name)(options);
 }

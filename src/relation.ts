@@ -2,6 +2,7 @@
 // per-row top-K graph builder, one pass of the module on given features and boxes, and the sparse
 // propagation P·X of eq. 6 with its gradients.
 import { relationOptionsSchema, type RelationOptionsInput } from './config/relation';
+import { IrRcnnError } from './errors';
 import { nativeFunction } from './native';
 import type { FloatTensor, Int32Tensor, Tensor } from './types';
 import type { DeviceOption } from './ops';
@@ -43,7 +44,7 @@ export interface RelationForwardInput extends DeviceOption {
   labels?: Int32Array;
   /** dL/df̃, [N, D]: backward runs on sum(f̃ · gradOutput) + auxLoss. */
   gradOutput?: FloatTensor;
-  /** Run the module under CPU autocast (bfloat16 matmuls), as mixed-precision training runs it. */
+  /** Run the module under CPU autocast (bfloat16 matmuls), as mixed-precision training runs it. Default false. */
   autocast?: boolean;
 }
 
@@ -75,34 +76,38 @@ export interface PropagateOutput {
   gradValues: FloatTensor;
 }
 
+const invalid = (message: string): IrRcnnError => new IrRcnnError('ERR_INVALID_ARGUMENT', message);
+
 function checkSquare(what: string, t: Tensor): void {
-  if (t.shape.length !== 2 || t.shape[0] !== t.shape[1]) throw new RangeError(`${what}: expected a square [N, N] matrix, got [${t.shape.join(', ')}]`);
+  if (t.shape.length !== 2 || t.shape[0] !== t.shape[1]) throw invalid(`${what}: expected a square [N, N] matrix, got [${t.shape.join(', ')}]`);
 }
 
 /** For each row, the k highest-scoring columns whose keep entry is nonzero (ties: lower column first). */
 export function buildTopKGraph(scores: FloatTensor, keep: Tensor<Uint8Array>, k: number, { device }: DeviceOption = {}): Promise<TopKGraph> {
   checkSquare('buildTopKGraph scores', scores);
-  if (keep.shape.join() !== scores.shape.join()) throw new RangeError('buildTopKGraph keep: expected the shape of scores');
-  if (!Number.isInteger(k) || k < 0) throw new RangeError(`buildTopKGraph k: expected an integer >= 0, got ${k}`);
+  if (keep.shape.join() !== scores.shape.join()) throw invalid('buildTopKGraph keep: expected the shape of scores');
+  if (!Number.isInteger(k) || k < 0) throw invalid(`buildTopKGraph k: expected an integer >= 0, got ${k}`);
   return nativeFunction<(a: object) => Promise<TopKGraph>>('buildTopKGraph')({ scores, keep, k, device });
 }
 
 /** One pass of the IR module (and optionally its backward) on one image's RoIs. */
 export function relationForward(input: RelationForwardInput): Promise<RelationForwardOutput> {
   const parsed = relationOptionsSchema.safeParse(input.options ?? {});
-  if (!parsed.success) throw new RangeError(parsed.error.issues[0].message);
+  if (!parsed.success) throw invalid(parsed.error.issues[0].message);
   const { features, boxes } = input;
-  if (features.shape.length !== 2) throw new RangeError(`relationForward features: expected [N, D], got [${features.shape.join(', ')}]`);
+  if (features.shape.length !== 2) throw invalid(`relationForward features: expected [N, D], got [${features.shape.join(', ')}]`);
   if (boxes.shape.length !== 2 || boxes.shape[0] !== features.shape[0] || boxes.shape[1] !== 4)
-    throw new RangeError(`relationForward boxes: expected [${features.shape[0]}, 4], got [${boxes.shape.join(', ')}]`);
+    throw invalid(`relationForward boxes: expected [${features.shape[0]}, 4], got [${boxes.shape.join(', ')}]`);
   const labels = input.labels && { data: input.labels, shape: [input.labels.length] };
-  return nativeFunction<(a: object) => Promise<RelationForwardOutput>>('relationForward')({ ...input, options: parsed.data, labels });
+  // The addon takes every reasoning option, resolved here; `enabled` is the model config's alone.
+  const { enabled: _enabled, ...options } = parsed.data;
+  return nativeFunction<(a: object) => Promise<RelationForwardOutput>>('relationForward')({ ...input, options, labels });
 }
 
 /** P·input for P given as a COO list, with the gradients for gradOutput (sparse GCN check). */
 export function relationPropagate(input: PropagateInput): Promise<PropagateOutput> {
   const e = input.values.length;
-  if (input.rows.length !== e || input.cols.length !== e) throw new RangeError('relationPropagate: rows, cols and values must have the same length');
+  if (input.rows.length !== e || input.cols.length !== e) throw invalid('relationPropagate: rows, cols and values must have the same length');
   return nativeFunction<(a: object) => Promise<PropagateOutput>>('relationPropagate')({
     ...input,
     rows: { data: input.rows, shape: [e] },

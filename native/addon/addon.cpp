@@ -1,5 +1,7 @@
 // Module entry: exports every registered binding, each wrapped so that no C++ exception can
-// escape into Node (an escaping c10::Error would abort the process).
+// escape into Node (an escaping c10::Error would abort the process) and every error is thrown as
+// an IrRcnnError. Init runs once per environment (the main thread, each worker thread).
+#include "addon/args.h"
 #include "addon/binding.h"
 #include "addon/cpu_allocator.h"
 
@@ -17,22 +19,28 @@ namespace ir_rcnn::addon {
 namespace {
 
 Napi::Value dispatch(const Napi::CallbackInfo& info) {
-  auto fn = reinterpret_cast<BindingFn>(info.Data());
+  const auto* binding = static_cast<const Registered*>(info.Data());
   try {
-    return fn(info);
+    return binding->fn(info);
   } catch (const Napi::Error&) {
-    throw;
+    throw;  // a JS exception (an IrRcnnError made here, or one thrown by JS code we called)
   } catch (...) {
-    throw Napi::Error::New(info.Env(), describeException(std::current_exception()));
+    throw jsError(info.Env(), describeException(std::current_exception()));
   }
 }
 
+// setErrorClass(IrRcnnError): the constructor every error of this instance is made with.
+Napi::Value SetErrorClass(const Napi::CallbackInfo& info) {
+  Value ctor = Args(info, "setErrorClass").at(0);
+  if (!ctor.js().IsFunction()) ctor.fail("expected the IrRcnnError class");
+  instanceData(info.Env()).errorClass = Napi::Persistent(ctor.js().As<Napi::Function>());
+  return info.Env().Undefined();
+}
+IR_RCNN_BINDING("setErrorClass", SetErrorClass);
+
+// setNumThreads(n): the intra-op threads of this instance's jobs.
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
-  if (info.Length() < 1 || !info[0].IsNumber()) throw UserError("setNumThreads: expected a number");
-  double n = info[0].As<Napi::Number>().DoubleValue();
-  if (n != std::floor(n) || n < 1 || n > 1024) throw UserError("setNumThreads: expected an integer in [1, 1024]");
-  setIntraOpThreads(static_cast<int>(n));
-  applyThreadSettings();
+  instanceData(info.Env()).threads = static_cast<int>(Args(info, "setNumThreads").at(0).integer().range(1, 1024));
   return info.Env().Undefined();
 }
 IR_RCNN_BINDING("setNumThreads", SetNumThreads);
@@ -74,7 +82,7 @@ Napi::Value TorchInfo(const Napi::CallbackInfo& info) {
   Out out = Out::object();
   const auto& cudaHooks = at::detail::getCUDAHooks();
   out.set("torchVersion", std::string(TORCH_VERSION));
-  out.set("intraOpThreads", static_cast<double>(intraOpThreads()));
+  out.set("intraOpThreads", static_cast<double>(instanceData(info.Env()).threads));
   out.set("cudaAvailable", torch::cuda::is_available());
   out.set("cudaDevices", static_cast<double>(torch::cuda::device_count()));
   out.set("gpus", gpuNames());
@@ -109,8 +117,9 @@ IR_RCNN_BINDING("torchInfo", TorchInfo);
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   installCpuCache();
-  for (const auto& [name, fn] : registeredBindings())
-    exports.Set(name, Napi::Function::New(env, dispatch, name, reinterpret_cast<void*>(fn)));
+  instanceData(env);
+  for (const auto& binding : registeredBindings())
+    exports.Set(binding.name, Napi::Function::New(env, dispatch, binding.name, const_cast<Registered*>(&binding)));
   return exports;
 }
 

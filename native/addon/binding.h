@@ -1,41 +1,61 @@
-// The N-API boundary: how a C++ function becomes a JS function, how JS arrays become tensors
-// and back, and how work runs off the JS thread. Every binding in native/addon uses these so that
-// argument checks, error messages and threading behave the same everywhere.
+// The N-API boundary: how a C++ function becomes a JS function, how results become JS values,
+// how errors reach JS (as IrRcnnError, with a code), what each addon instance keeps (one per
+// Node environment: the main thread and every worker thread that loads the package), and how
+// work runs off the JS thread. Arguments are read with addon/args.h.
 #pragma once
 
 #include <napi.h>
 #include <torch/torch.h>
 
+#include <deque>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "error.h"
+
 namespace ir_rcnn::addon {
 
 // ---- registration -------------------------------------------------------------------------
-// A binding file registers its functions with IR_RCNN_BINDING("jsName", CppFunction); addon.cpp
-// exports everything registered, wrapped so that any C++ exception becomes a JS Error.
-using BindingFn = Napi::Value (*)(const Napi::CallbackInfo&);
-struct Registrar {
-  Registrar(const char* name, BindingFn fn);
+// A binding file registers its functions with IR_RCNN_BINDING("jsName", CppFunction), or with
+// registerBinding for functions made from a table; addon.cpp exports everything registered,
+// wrapped so that any C++ exception becomes a thrown IrRcnnError.
+using Binding = std::function<Napi::Value(const Napi::CallbackInfo&)>;
+struct Registered {
+  std::string name;
+  Binding fn;
 };
-const std::vector<std::pair<std::string, BindingFn>>& registeredBindings();
+void registerBinding(std::string name, Binding fn);
+const std::deque<Registered>& registeredBindings();  // a deque: exported functions keep pointers to the entries
+struct Registrar {
+  Registrar(const char* name, Binding fn) { registerBinding(name, std::move(fn)); }
+};
 
 #define IR_RCNN_CONCAT_INNER(a, b) a##b
 #define IR_RCNN_CONCAT(a, b) IR_RCNN_CONCAT_INNER(a, b)
 #define IR_RCNN_BINDING(name, fn) \
   static const ::ir_rcnn::addon::Registrar IR_RCNN_CONCAT(ir_rcnn_registrar_, __LINE__)(name, fn)
 
-// A user-facing error: thrown from any thread, it reaches JS as an Error with this message.
-struct UserError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+// ---- per-instance data --------------------------------------------------------------------
+// What one addon instance keeps, freed with its environment (napi instance data).
+struct InstanceData {
+  Napi::FunctionReference errorClass;  // IrRcnnError, from setErrorClass (src/native.ts)
+  int threads;                         // intra-op threads of this instance's jobs
 };
+InstanceData& instanceData(Napi::Env env);
 
-// Message of any exception without C++ backtraces (c10::Error carries one in what()).
-std::string describeException(const std::exception_ptr& error);
+// ---- errors -------------------------------------------------------------------------------
+struct ErrorReport {
+  ErrorCode code;
+  std::string message;  // one line, no C++ backtrace
+};
+// The code and message of any exception: UserError keeps its own; std::invalid_argument and
+// c10::ValueError (an op's check of its arguments) are ERR_INVALID_ARGUMENT; the rest ERR_NATIVE.
+ErrorReport describeException(const std::exception_ptr& error);
+// new IrRcnnError(code, message) (an Error with `code` before setErrorClass was called).
+Napi::Error jsError(Napi::Env env, const ErrorReport& report);
 
 // ---- results ------------------------------------------------------------------------------
 // The value an async job hands back: built off the JS thread from plain C++ data and turned
@@ -50,6 +70,8 @@ class Out {
   Out(at::Tensor tensor);
   static Out list(std::vector<Out> items = {});
   static Out object();
+  // A value that only the JS thread can make (a handle), made there.
+  static Out onJsThread(std::function<Napi::Value(Napi::Env)> make);
   Out& set(const std::string& key, Out value);  // for objects; returns *this
   Out& push(Out value);                         // for lists
   Napi::Value toJS(Napi::Env env) const;
@@ -59,40 +81,15 @@ class Out {
   std::shared_ptr<Node> node_;
 };
 
-// ---- tensors across the boundary ----------------------------------------------------------
-// A JS tensor is { data: TypedArray, shape: number[] }. Float32Array ⇄ float32,
-// Float64Array ⇄ float64, Int32Array ⇄ int32, BigInt64Array ⇄ int64, Uint8Array ⇄ uint8.
-struct TensorSpec {
-  std::optional<at::ScalarType> dtype;  // required dtype; converted? no: a mismatch is an error
-  std::vector<int64_t> shape;           // expected shape, -1 = any size; empty = any rank
-  bool finite = false;                  // reject NaN/Inf (floating tensors)
-};
-// Copies the JS data into a new CPU tensor (the JS buffer may be collected while a job runs).
-at::Tensor toTensor(const Napi::Value& value, const std::string& what, const TensorSpec& spec = {});
-// Tensor → { data, shape } on the JS thread. int64 comes back as Int32Array (indices, labels)
-// after a range check; bool as Uint8Array; half types as Float32Array.
+// Tensor → { data, shape } on the JS thread. Float32Array ⇄ float32, Float64Array ⇄ float64,
+// Int32Array ⇄ int32 and int64 (indices, labels; range-checked), Uint8Array ⇄ uint8 and bool;
+// half types come back as Float32Array.
 Napi::Value tensorToJS(Napi::Env env, const at::Tensor& tensor);
 
-// ---- arguments ----------------------------------------------------------------------------
-Napi::Object argObject(const Napi::CallbackInfo& info, size_t index, const char* what);
-double optNumber(const Napi::Object& options, const char* key, double fallback);
-double reqNumber(const Napi::Object& options, const char* key);
-bool optBool(const Napi::Object& options, const char* key, bool fallback);
-std::string optString(const Napi::Object& options, const char* key, const std::string& fallback);
-int64_t optInt(const Napi::Object& options, const char* key, int64_t fallback);
-// "cpu", "cuda", "cuda:1": a clear error when CUDA is asked for and missing.
-c10::Device parseDevice(const std::string& name);
-// options.device through parseDevice, 'cpu' when absent; errors name where it was read.
-c10::Device opDevice(const Napi::Object& options, const std::string& where);
-
 // ---- async work ---------------------------------------------------------------------------
-// Runs `work` on libuv's thread pool and returns a Promise of its result. The worker thread
-// gets the configured intra-op thread count first (OpenMP keeps a count per thread).
+// Runs `work` on libuv's thread pool and returns a Promise of its result, rejected with an
+// IrRcnnError. The worker thread gets this instance's intra-op thread count first (OpenMP keeps
+// a count per thread).
 Napi::Promise runAsync(Napi::Env env, std::function<Out()> work);
-
-// Intra-op threads for every job (default: all cores).
-void setIntraOpThreads(int threads);
-int intraOpThreads();
-void applyThreadSettings();
 
 }  // namespace ir_rcnn::addon

@@ -1,35 +1,45 @@
 // Bindings of the detector (typed in src/detector.ts): create one from a config, read and load
-// its state dict, count its parameters, move it between devices, and run detection.
-#include <sstream>
+// its state dict, count its parameters, move it between devices, run detection, compute training
+// losses, and dispose of it. JS holds it through a handle (addon/handle.h).
+#include <ATen/CPUGeneratorImpl.h>
 
+#include <map>
+
+#include "addon/args.h"
 #include "addon/binding.h"
-#include "addon/detector_handle.h"
+#include "addon/handle.h"
+#include "addon/model_config.h"
+#include "model/detector.h"
+#include "model/state_dict.h"
 
 namespace ir_rcnn::addon {
 namespace {
 
-using Shared = std::shared_ptr<DetectorHandle>;
-
-std::vector<double> numbers(const Napi::Object& object, const char* key, std::vector<double> fallback) {
-  Napi::Value v = object.Get(key);
-  if (v.IsUndefined() || v.IsNull()) return fallback;
-  if (!v.IsArray()) throw UserError(std::string(key) + ": expected an array of numbers");
-  auto array = v.As<Napi::Array>();
-  std::vector<double> out;
-  for (uint32_t i = 0; i < array.Length(); ++i) {
-    Napi::Value item = array.Get(i);
-    if (!item.IsNumber()) throw UserError(std::string(key) + "[" + std::to_string(i) + "]: expected a number");
-    out.push_back(item.As<Napi::Number>().DoubleValue());
+// A detector as its jobs see it.
+struct Detector {
+  explicit Detector(const model::ModelConfig& config) : model(config) {
+    for (const auto& [name, tensor] : model::stateTensors(*model)) stateShapes.emplace_back(name, tensor.sizes().vec());
+    for (const auto& p : model->named_parameters()) {
+      const auto n = static_cast<double>(p.value().numel());
+      totalParameters += n;
+      if (p.value().requires_grad()) trainableParameters += n;
+      if (p.key().rfind("roi_heads.relation.", 0) == 0) relationParameters += n;
+    }
+    model->eval();
   }
-  return out;
-}
+  model::FasterRCNN model;
+  // The random stream of losses() calls without a seed; it starts at torch's default seed, as a
+  // fresh process's generator does, and is the detector's own (never the trainer's).
+  at::Generator generator = at::make_generator<at::CPUGeneratorImpl>();
+  // Fixed at construction, so that JS reads them without waiting for a running job.
+  std::vector<std::pair<std::string, std::vector<int64_t>>> stateShapes;  // parameters, then buffers
+  double totalParameters = 0, trainableParameters = 0, relationParameters = 0;
+};
 
-Napi::Object section(const Napi::Object& object, const char* key) {
-  Napi::Value v = object.Get(key);
-  if (v.IsUndefined() || v.IsNull()) return Napi::Object::New(object.Env());
-  if (!v.IsObject()) throw UserError(std::string(key) + ": expected an object");
-  return v.As<Napi::Object>();
-}
+using Shared = std::shared_ptr<Owned<Detector>>;
+constexpr napi_type_tag kDetectorTag{0x6972726e6e646574ULL, 0x6563746f72000001ULL};
+
+Shared detectorOf(const Args& args) { return handleFromJS<Detector>(args.at(0, "handle"), kDetectorTag, "detector"); }
 
 Out detectionsOut(const std::vector<model::ImageDetections>& detections) {
   Out list = Out::list();
@@ -50,70 +60,36 @@ Out detectionsOut(const std::vector<model::ImageDetections>& detections) {
   return list;
 }
 
-// images: [{ data: Uint8Array (HWC RGB), height, width }]
-std::vector<at::Tensor> parseImages(const Napi::Value& value, const char* what) {
-  if (!value.IsArray()) throw UserError(std::string(what) + ": expected an array of images");
-  auto array = value.As<Napi::Array>();
-  if (array.Length() == 0) throw UserError(std::string(what) + ": no images");
-  std::vector<at::Tensor> images;
-  for (uint32_t i = 0; i < array.Length(); ++i) {
-    std::string name = std::string(what) + " image " + std::to_string(i);
-    Napi::Value item = array.Get(i);
-    if (!item.IsObject()) throw UserError(name + ": expected { data, height, width }");
-    auto object = item.As<Napi::Object>();
-    int64_t height = optInt(object, "height", -1), width = optInt(object, "width", -1);
-    if (height < 1 || width < 1) throw UserError(name + ": height and width must be positive integers");
-    auto tensorObject = Napi::Object::New(value.Env());
-    tensorObject.Set("data", object.Get("data"));
-    auto shape = Napi::Array::New(value.Env(), 3);
-    shape.Set(0u, Napi::Number::New(value.Env(), static_cast<double>(height)));
-    shape.Set(1u, Napi::Number::New(value.Env(), static_cast<double>(width)));
-    shape.Set(2u, Napi::Number::New(value.Env(), 3));
-    tensorObject.Set("shape", shape);
-    images.push_back(toTensor(tensorObject, name, TensorSpec{at::kByte, {height, width, 3}}));
-  }
-  return images;
+// { scoreThreshold, nmsThreshold, maxDetections, returnGraph }, all given (src/detector.ts fills
+// the absent ones from the config).
+model::PostprocessOptions readPostprocess(const Value& value) {
+  Object o = value.object();
+  model::PostprocessOptions options;
+  options.scoreThreshold = o.number("scoreThreshold").finite();
+  options.nmsThreshold = o.number("nmsThreshold").range(0, 1);
+  options.maxDetections = o.integer("maxDetections").min(0);
+  options.returnGraph = o.boolean("returnGraph");
+  o.done();
+  return options;
 }
 
-model::PostprocessOptions parsePostprocess(const Napi::Value& value, const model::ModelConfig& config) {
-  model::PostprocessOptions o;
-  o.scoreThreshold = config.roi.scoreThreshold;
-  o.nmsThreshold = config.roi.nmsThreshold;
-  o.maxDetections = config.roi.maxDetections;
-  if (value.IsUndefined() || value.IsNull()) return o;
-  if (!value.IsObject()) throw UserError("detect options: expected an object");
-  auto object = value.As<Napi::Object>();
-  o.scoreThreshold = optNumber(object, "scoreThreshold", o.scoreThreshold);
-  o.nmsThreshold = optNumber(object, "nmsThreshold", o.nmsThreshold);
-  o.maxDetections = optInt(object, "maxDetections", o.maxDetections);
-  o.returnGraph = optBool(object, "returnGraph", false);
-  if (o.maxDetections < 0) throw UserError("maxDetections: expected an integer >= 0");
-  if (!(o.nmsThreshold >= 0 && o.nmsThreshold <= 1)) throw UserError("nmsThreshold: expected a number in [0, 1]");
-  return o;
-}
-
-void finalizeHandle(Napi::Env, Shared* handle) { delete handle; }
-
-// createDetector(config) → handle
+// createDetector(config) → handle. A config the model cannot be built from is ERR_CONFIG.
 Napi::Value CreateDetector(const Napi::CallbackInfo& info) {
-  if (info.Length() < 1) throw UserError("createDetector: expected a config object");
-  auto config = parseModelConfig(info[0]);
-  Shared handle;
+  const model::ModelConfig config = readModelConfig(Args(info, "model").at(0));
+  std::unique_ptr<Detector> detector;
   try {
-    handle = std::make_shared<DetectorHandle>(config);
+    detector = std::make_unique<Detector>(config);
   } catch (const std::invalid_argument& error) {
-    throw UserError(error.what());
+    throw UserError(error.what(), ErrorCode::Config);
   }
-  handle->model->eval();
-  return Napi::External<Shared>::New(info.Env(), new Shared(handle), finalizeHandle);
+  return handleToJS(info.Env(), std::make_shared<Owned<Detector>>("detector", std::move(detector)), kDetectorTag);
 }
 IR_RCNN_BINDING("createDetector", CreateDetector);
 
 // detectorStateShapes(handle) → { name: shape[] } in state-dict order (parameters, then buffers).
 Napi::Value DetectorStateShapes(const Napi::CallbackInfo& info) {
-  auto handle = detectorFromJS(info[0], "detectorStateShapes");
   Out out = Out::object();
-  for (const auto& [name, sizes] : handle->stateShapes) {
+  for (const auto& [name, sizes] : detectorOf(Args(info, "stateShapes"))->peek().stateShapes) {
     Out shape = Out::list();
     for (auto size : sizes) shape.push(static_cast<double>(size));
     out.set(name, shape);
@@ -125,33 +101,12 @@ IR_RCNN_BINDING("detectorStateShapes", DetectorStateShapes);
 // detectorLoadState(handle, { name: tensor }) → Promise<void>. Every given name must exist with
 // the same shape; names not given keep their values (the caller reports missing keys).
 Napi::Value DetectorLoadState(const Napi::CallbackInfo& info) {
-  auto handle = detectorFromJS(info[0], "detectorLoadState");
-  if (info.Length() < 2 || !info[1].IsObject()) throw UserError("detectorLoadState: expected { name: tensor }");
-  auto object = info[1].As<Napi::Object>();
-  std::map<std::string, at::IntArrayRef> expected;
-  for (const auto& [name, sizes] : handle->stateShapes) expected.emplace(name, sizes);
+  Args args(info, "loadState");
+  auto detector = detectorOf(args);
   std::map<std::string, at::Tensor> state;
-  auto names = object.GetPropertyNames();
-  for (uint32_t i = 0; i < names.Length(); ++i) {
-    std::string name = names.Get(i).As<Napi::String>().Utf8Value();
-    auto it = expected.find(name);
-    if (it == expected.end()) throw UserError("weights: unexpected key '" + name + "' for this model");
-    at::Tensor t = toTensor(object.Get(name), "weights '" + name + "'", TensorSpec{std::nullopt, {}});
-    if (t.sizes() != it->second) {
-      std::ostringstream message;
-      message << "weights: '" << name << "' has shape " << t.sizes() << " but the model expects " << it->second;
-      throw UserError(message.str());
-    }
-    if (!t.is_floating_point()) throw UserError("weights: '" + name + "' is not a floating-point tensor");
-    state[name] = t;
-  }
-  return runAsync(info.Env(), [handle, state] {
-    std::lock_guard<std::mutex> lock(handle->mutex);
-    torch::NoGradGuard noGrad;
-    std::map<std::string, at::Tensor> targets;
-    for (const auto& p : handle->model->named_parameters()) targets[p.key()] = p.value();
-    for (const auto& b : handle->model->named_buffers()) targets[b.key()] = b.value();
-    for (const auto& [name, t] : state) targets.at(name).copy_(t);
+  for (auto& [name, value] : args.at(1, "state").object().entries()) state[name] = value.tensor();
+  return runWith(info.Env(), detector, [state](Detector& d) {
+    model::loadState(*d.model, state, "weights", /*complete=*/false);
     return Out();
   });
 }
@@ -159,12 +114,9 @@ IR_RCNN_BINDING("detectorLoadState", DetectorLoadState);
 
 // detectorStateDict(handle) → Promise<{ name: tensor }> (float32, on the CPU).
 Napi::Value DetectorStateDict(const Napi::CallbackInfo& info) {
-  auto handle = detectorFromJS(info[0], "detectorStateDict");
-  return runAsync(info.Env(), [handle] {
-    std::lock_guard<std::mutex> lock(handle->mutex);
+  return runWith(info.Env(), detectorOf(Args(info, "stateDict")), [](Detector& d) {
     Out out = Out::object();
-    for (const auto& p : handle->model->named_parameters()) out.set(p.key(), p.value().detach().cpu().contiguous().clone());
-    for (const auto& b : handle->model->named_buffers()) out.set(b.key(), b.value().detach().cpu().contiguous().clone());
+    for (auto& [name, tensor] : model::exportState(*d.model)) out.set(name, tensor);
     return out;
   });
 }
@@ -173,23 +125,22 @@ IR_RCNN_BINDING("detectorStateDict", DetectorStateDict);
 // detectorParameterCount(handle) → { total, trainable, relation }; FrozenBatchNorm statistics
 // are buffers, not parameters, as in torchvision.
 Napi::Value DetectorParameterCount(const Napi::CallbackInfo& info) {
-  auto handle = detectorFromJS(info[0], "detectorParameterCount");
+  const Detector& d = detectorOf(Args(info, "parameterCount"))->peek();
   return Out::object()
-      .set("total", handle->totalParameters)
-      .set("trainable", handle->trainableParameters)
-      .set("relation", handle->relationParameters)
+      .set("total", d.totalParameters)
+      .set("trainable", d.trainableParameters)
+      .set("relation", d.relationParameters)
       .toJS(info.Env());
 }
 IR_RCNN_BINDING("detectorParameterCount", DetectorParameterCount);
 
 // detectorToDevice(handle, 'cpu' | 'cuda' | 'cuda:N') → Promise<void>
 Napi::Value DetectorToDevice(const Napi::CallbackInfo& info) {
-  auto handle = detectorFromJS(info[0], "detectorToDevice");
-  if (info.Length() < 2 || !info[1].IsString()) throw UserError("detectorToDevice: expected a device name");
-  c10::Device device = parseDevice(info[1].As<Napi::String>().Utf8Value());
-  return runAsync(info.Env(), [handle, device] {
-    std::lock_guard<std::mutex> lock(handle->mutex);
-    handle->model->to(device);
+  Args args(info, "toDevice");
+  auto detector = detectorOf(args);
+  const c10::Device device = args.at(1, "device").device();
+  return runWith(info.Env(), detector, [device](Detector& d) {
+    d.model->to(device);
     return Out();
   });
 }
@@ -198,14 +149,13 @@ IR_RCNN_BINDING("detectorToDevice", DetectorToDevice);
 // detectorDetect(handle, images, { scoreThreshold, nmsThreshold, maxDetections, returnGraph })
 //   → Promise<[{ boxes [D,4] (original pixels), scores, labels, proposalIndex, graph? }]>
 Napi::Value DetectorDetect(const Napi::CallbackInfo& info) {
-  auto handle = detectorFromJS(info[0], "detect");
-  auto images = parseImages(info.Length() > 1 ? info[1] : info.Env().Undefined(), "detect");
-  auto options = parsePostprocess(info.Length() > 2 ? info[2] : info.Env().Undefined(), handle->model->config());
-  return runAsync(info.Env(), [handle, images, options] {
-    std::lock_guard<std::mutex> lock(handle->mutex);
+  Args args(info, "detect");
+  auto detector = detectorOf(args);
+  auto images = readImages(args.at(1, "images"));
+  auto options = readPostprocess(args.at(2, "options"));
+  return runWith(info.Env(), detector, [images, options](Detector& d) {
     c10::InferenceMode inference;
-    handle->model->eval();
-    return detectionsOut(handle->model->detect(images, options));
+    return detectionsOut(d.model->detect(images, options));
   });
 }
 IR_RCNN_BINDING("detectorDetect", DetectorDetect);
@@ -214,22 +164,18 @@ IR_RCNN_BINDING("detectorDetect", DetectorDetect);
 //   imageSizes, batchShape, features: tensor[], proposals: tensor[], classLogits, boxRegression,
 //   detections }>: every stage of one pass, for parity tests and inspection.
 Napi::Value DetectorTrace(const Napi::CallbackInfo& info) {
-  auto handle = detectorFromJS(info[0], "detectorTrace");
-  auto images = parseImages(info.Length() > 1 ? info[1] : info.Env().Undefined(), "detectorTrace");
-  auto options = parsePostprocess(info.Length() > 2 ? info[2] : info.Env().Undefined(), handle->model->config());
+  Args args(info, "trace");
+  auto detector = detectorOf(args);
+  auto images = readImages(args.at(1, "images"));
+  auto options = readPostprocess(args.at(2, "options"));
   std::optional<std::vector<at::Tensor>> proposals;
-  if (info.Length() > 3 && !info[3].IsUndefined() && !info[3].IsNull()) {
-    if (!info[3].IsArray()) throw UserError("detectorTrace proposals: expected one tensor per image");
-    auto array = info[3].As<Napi::Array>();
+  if (Value given = args.at(3, "proposals"); !given.absent()) {
     proposals.emplace();
-    for (uint32_t i = 0; i < array.Length(); ++i)
-      proposals->push_back(toTensor(array.Get(i), "detectorTrace proposals", TensorSpec{at::kFloat, {-1, 4}, true}));
+    for (const auto& item : given.list()) proposals->push_back(item.tensor(at::kFloat, {-1, 4}).finite());
   }
-  return runAsync(info.Env(), [handle, images, options, proposals] {
-    std::lock_guard<std::mutex> lock(handle->mutex);
+  return runWith(info.Env(), detector, [images, options, proposals](Detector& d) {
     c10::InferenceMode inference;
-    handle->model->eval();
-    auto trace = handle->model->trace(images, options, proposals);
+    auto trace = d.model->trace(images, options, proposals);
     Out sizes = Out::list(), features = Out::list(), props = Out::list();
     for (const auto& [h, w] : trace.batch.imageSizes) sizes.push(Out::list({static_cast<double>(h), static_cast<double>(w)}));
     for (const auto& f : trace.features) features.push(f.contiguous());
@@ -248,52 +194,31 @@ Napi::Value DetectorTrace(const Napi::CallbackInfo& info) {
 }
 IR_RCNN_BINDING("detectorTrace", DetectorTrace);
 
-// targets: [{ boxes: Float32Array [n, 4] (x1, y1, x2, y2, image pixels), labels: Int32Array [n],
-//   crowdBoxes: Float32Array [m, 4] }]
-std::vector<model::Target> parseTargets(const Napi::Value& value, size_t count) {
-  if (!value.IsArray() || value.As<Napi::Array>().Length() != count)
-    throw UserError("detectorLosses targets: expected one target per image");
-  auto array = value.As<Napi::Array>();
-  std::vector<model::Target> targets;
-  for (uint32_t i = 0; i < array.Length(); ++i) {
-    std::string name = "detectorLosses target " + std::to_string(i);
-    if (!array.Get(i).IsObject()) throw UserError(name + ": expected { boxes, labels, crowdBoxes }");
-    auto object = array.Get(i).As<Napi::Object>();
-    model::Target t;
-    t.boxes = toTensor(object.Get("boxes"), name + " boxes", TensorSpec{at::kFloat, {-1, 4}, true});
-    t.labels = toTensor(object.Get("labels"), name + " labels", TensorSpec{at::kInt, {t.boxes.size(0)}}).to(at::kLong);
-    Napi::Value crowd = object.Get("crowdBoxes");
-    t.crowd = crowd.IsUndefined() || crowd.IsNull() ? torch::zeros({0, 4})
-                                                   : toTensor(crowd, name + " crowdBoxes", TensorSpec{at::kFloat, {-1, 4}, true});
-    targets.push_back(std::move(t));
-  }
-  return targets;
-}
-
 // detectorLosses(handle, images, targets, { seed? }) → Promise<{ loss_name: number }>: the
-// training losses of one batch (no gradients), after torch::manual_seed(seed) when given.
+// training losses of one batch (no gradients). Its random draws come from a generator of its
+// own: seeded with `seed` when given (the stream torch.manual_seed(seed) gives), else the
+// detector's; never from a trainer's.
 Napi::Value DetectorLosses(const Napi::CallbackInfo& info) {
-  auto handle = detectorFromJS(info[0], "detectorLosses");
-  auto images = parseImages(info.Length() > 1 ? info[1] : info.Env().Undefined(), "detectorLosses");
-  auto targets = parseTargets(info.Length() > 2 ? info[2] : info.Env().Undefined(), images.size());
+  Args args(info, "losses");
+  auto detector = detectorOf(args);
+  auto images = readImages(args.at(1, "images"));
+  auto targets = readTargets(args.at(2, "targets"), images.size());
+  Object options = args.object(3);
   std::optional<uint64_t> seed;
-  if (info.Length() > 3 && info[3].IsObject()) {
-    int64_t s = optInt(info[3].As<Napi::Object>(), "seed", -1);
-    if (s >= 0) seed = static_cast<uint64_t>(s);
-  }
-  return runAsync(info.Env(), [handle, images, targets, seed] {
-    std::lock_guard<std::mutex> lock(handle->mutex);
+  if (auto value = options.optional("seed")) seed = static_cast<uint64_t>(static_cast<int64_t>(value->integer().min(0)));
+  options.done();
+  return runWith(info.Env(), detector, [images, targets, seed](Detector& d) {
     torch::NoGradGuard noGrad;
-    if (seed) torch::manual_seed(*seed);
-    handle->model->train();
+    at::Generator generator = seed ? at::make_generator<at::CPUGeneratorImpl>(*seed) : d.generator;
+    d.model->train();
     std::map<std::string, at::Tensor> losses;
     try {
-      losses = handle->model->losses(images, targets);
+      losses = d.model->losses(images, targets, generator);
     } catch (...) {
-      handle->model->eval();
+      d.model->eval();
       throw;
     }
-    handle->model->eval();
+    d.model->eval();
     Out out = Out::object();
     for (const auto& [name, value] : losses) out.set(name, value.item<double>());
     return out;
@@ -301,82 +226,84 @@ Napi::Value DetectorLosses(const Napi::CallbackInfo& info) {
 }
 IR_RCNN_BINDING("detectorLosses", DetectorLosses);
 
+// Gathered tile proposals as JS holds them between calls: { boxes [N, 4], scores [N],
+// features [N, D], scale } (see model::TileProposals).
+model::TileProposals readTileProposals(const Value& value) {
+  Object o = value.object();
+  model::TileProposals p;
+  p.boxes = o.get("boxes").tensor(at::kFloat, {-1, 4}).finite();
+  p.scores = o.get("scores").tensor(at::kFloat, {p.boxes.size(0)}).finite();
+  p.features = o.get("features").tensor(at::kFloat, {p.boxes.size(0), -1}).finite();
+  p.scale = o.number("scale").positive();
+  o.done();
+  return p;
+}
+
+Out tileProposalsOut(const model::TileProposals& p) {
+  return Out::object()
+      .set("boxes", p.boxes.contiguous())
+      .set("scores", p.scores.contiguous())
+      .set("features", p.features.contiguous())
+      .set("scale", p.scale);
+}
+
+// detectorGatherTiles(handle, [image], regions: [{ x, y, width, height, factorX?, factorY? }],
+//   gathered | null, maxProposals) → Promise<gathered>: relation scope 'image', the per-tile
+// half. Each region is cropped from the image given, and its proposals and box features join
+// those gathered so far in whole-image pixels (region pixels × factor + (x, y); factors default
+// to 1, a tile of the image itself). See FasterRCNN::gatherTileProposals.
+Napi::Value DetectorGatherTiles(const Napi::CallbackInfo& info) {
+  Args args(info, "gatherTiles");
+  auto detector = detectorOf(args);
+  const at::Tensor image = readImages(args.at(1, "image"))[0];
+  std::vector<at::Tensor> regions;
+  std::vector<model::RegionPlacement> placements;
+  for (const Value& item : args.at(2, "regions").list()) {
+    Object region = item.object();
+    const int64_t x = region.integer("x").range(0, image.size(1) - 1), y = region.integer("y").range(0, image.size(0) - 1);
+    const int64_t width = region.integer("width").range(1, image.size(1) - x);
+    const int64_t height = region.integer("height").range(1, image.size(0) - y);
+    const auto factor = [&region](const char* key) {
+      auto value = region.optional(key);
+      return value ? static_cast<double>(value->number().positive()) : 1.0;
+    };
+    placements.push_back({static_cast<double>(x), static_cast<double>(y), factor("factorX"), factor("factorY")});
+    region.done();
+    regions.push_back(image.slice(0, y, y + height).slice(1, x, x + width).contiguous());
+  }
+  if (regions.empty()) args.at(2, "regions").fail("expected at least one region");
+  std::optional<model::TileProposals> gathered;
+  if (Value given = args.at(3, "gathered"); !given.absent()) gathered = readTileProposals(given);
+  const int64_t maxProposals = args.at(4, "maxProposals").integer().min(1);
+  return runWith(info.Env(), detector, [regions, placements, gathered, maxProposals](Detector& d) {
+    c10::InferenceMode inference;
+    return tileProposalsOut(d.model->gatherTileProposals(regions, placements, gathered, maxProposals));
+  });
+}
+IR_RCNN_BINDING("detectorGatherTiles", DetectorGatherTiles);
+
+// detectorDetectGathered(handle, gathered, { height, width }, options) → Promise<detections of
+// the one image>: relation scope 'image', the whole-image half.
+Napi::Value DetectorDetectGathered(const Napi::CallbackInfo& info) {
+  Args args(info, "detectGathered");
+  auto detector = detectorOf(args);
+  const model::TileProposals gathered = readTileProposals(args.at(1, "gathered"));
+  Object size = args.at(2, "imageSize").object();
+  const int64_t height = size.integer("height").min(1), width = size.integer("width").min(1);
+  size.done();
+  auto options = readPostprocess(args.at(3, "options"));
+  return runWith(info.Env(), detector, [gathered, height, width, options](Detector& d) {
+    c10::InferenceMode inference;
+    return detectionsOut({d.model->detectGathered(gathered, height, width, options)});
+  });
+}
+IR_RCNN_BINDING("detectorDetectGathered", DetectorDetectGathered);
+
+// detectorDispose(handle) → Promise<void>: frees the model after the running job.
+Napi::Value DetectorDispose(const Napi::CallbackInfo& info) {
+  return disposeHandle<Detector>(info.Env(), Args(info, "dispose").at(0, "handle"), kDetectorTag, "detector");
+}
+IR_RCNN_BINDING("detectorDispose", DetectorDispose);
+
 }  // namespace
-
-DetectorHandle::DetectorHandle(const model::ModelConfig& config) : model(config) {
-  for (const auto& p : model->named_parameters()) {
-    stateShapes.emplace_back(p.key(), p.value().sizes().vec());
-    double n = static_cast<double>(p.value().numel());
-    totalParameters += n;
-    if (p.value().requires_grad()) trainableParameters += n;
-    if (p.key().rfind("roi_heads.relation.", 0) == 0) relationParameters += n;
-  }
-  for (const auto& b : model->named_buffers()) stateShapes.emplace_back(b.key(), b.value().sizes().vec());
-}
-
-std::shared_ptr<DetectorHandle> detectorFromJS(const Napi::Value& value, const char* what) {
-  if (value.IsEmpty() || !value.IsExternal()) throw UserError(std::string(what) + ": expected a detector handle");
-  auto* shared = value.As<Napi::External<Shared>>().Data();
-  if (!shared || !*shared) throw UserError(std::string(what) + ": invalid detector handle");
-  return *shared;
-}
-
-model::ModelConfig parseModelConfig(const Napi::Value& value) {
-  if (!value.IsObject()) throw UserError("model config: expected an object");
-  auto o = value.As<Napi::Object>();
-  model::ModelConfig c;
-  c.numClasses = optInt(o, "numClasses", c.numClasses);
-  c.depth = optInt(o, "depth", c.depth);
-  c.trainableLayers = optInt(o, "trainableLayers", c.trainableLayers);
-  c.minSize = optInt(o, "minSize", c.minSize);
-  c.maxSize = optInt(o, "maxSize", c.maxSize);
-  c.imageMean = numbers(o, "imageMean", c.imageMean);
-  c.imageStd = numbers(o, "imageStd", c.imageStd);
-  c.anchorSizes = numbers(o, "anchorSizes", c.anchorSizes);
-  c.aspectRatios = numbers(o, "aspectRatios", c.aspectRatios);
-  if (c.imageMean.size() != 3 || c.imageStd.size() != 3) throw UserError("imageMean/imageStd: expected 3 numbers each");
-  auto rpn = section(o, "rpn");
-  c.rpn.preNmsTopNTrain = optInt(rpn, "preNmsTopNTrain", c.rpn.preNmsTopNTrain);
-  c.rpn.preNmsTopNTest = optInt(rpn, "preNmsTopNTest", c.rpn.preNmsTopNTest);
-  c.rpn.postNmsTopNTrain = optInt(rpn, "postNmsTopNTrain", c.rpn.postNmsTopNTrain);
-  c.rpn.postNmsTopNTest = optInt(rpn, "postNmsTopNTest", c.rpn.postNmsTopNTest);
-  c.rpn.nmsThreshold = optNumber(rpn, "nmsThreshold", c.rpn.nmsThreshold);
-  c.rpn.fgIouThreshold = optNumber(rpn, "fgIouThreshold", c.rpn.fgIouThreshold);
-  c.rpn.bgIouThreshold = optNumber(rpn, "bgIouThreshold", c.rpn.bgIouThreshold);
-  c.rpn.batchSizePerImage = optInt(rpn, "batchSizePerImage", c.rpn.batchSizePerImage);
-  c.rpn.positiveFraction = optNumber(rpn, "positiveFraction", c.rpn.positiveFraction);
-  c.rpn.scoreThreshold = optNumber(rpn, "scoreThreshold", c.rpn.scoreThreshold);
-  auto roi = section(o, "roi");
-  c.roi.fgIouThreshold = optNumber(roi, "fgIouThreshold", c.roi.fgIouThreshold);
-  c.roi.bgIouThreshold = optNumber(roi, "bgIouThreshold", c.roi.bgIouThreshold);
-  c.roi.batchSizePerImage = optInt(roi, "batchSizePerImage", c.roi.batchSizePerImage);
-  c.roi.positiveFraction = optNumber(roi, "positiveFraction", c.roi.positiveFraction);
-  c.roi.scoreThreshold = optNumber(roi, "scoreThreshold", c.roi.scoreThreshold);
-  c.roi.nmsThreshold = optNumber(roi, "nmsThreshold", c.roi.nmsThreshold);
-  c.roi.maxDetections = optInt(roi, "maxDetections", c.roi.maxDetections);
-  c.roi.representationSize = optInt(roi, "representationSize", c.roi.representationSize);
-  auto relation = o.Get("relation");
-  if (!relation.IsUndefined() && !relation.IsNull()) {
-    if (!relation.IsObject()) throw UserError("relation: expected an object");
-    auto r = relation.As<Napi::Object>();
-    const bool enabled = optBool(r, "enabled", true);
-    c.relation = parseRelationOptions(r, c.relation);
-    c.relation.enabled = enabled;
-  }
-  return c;
-}
-
-model::RelationOptions parseRelationOptions(const Napi::Object& options, model::RelationOptions base) {
-  base.k = optInt(options, "k", base.k);
-  base.layers = optInt(options, "layers", base.layers);
-  base.lambda = optNumber(options, "lambda", base.lambda);
-  base.overlapThreshold = optNumber(options, "overlapThreshold", base.overlapThreshold);
-  base.semantic = optBool(options, "semantic", base.semantic);
-  base.spatial = optBool(options, "spatial", base.spatial);
-  base.edgeWeights = optString(options, "edgeWeights", base.edgeWeights);
-  base.propagation = optString(options, "propagation", base.propagation);
-  base.auxLossWeight = optNumber(options, "auxLossWeight", base.auxLossWeight);
-  return base;
-}
-
 }  // namespace ir_rcnn::addon

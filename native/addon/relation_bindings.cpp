@@ -1,110 +1,99 @@
 // Bindings of the IR module for tests and inspection (typed in src/relation.ts): the top-K graph
-// builder, one forward (and optionally backward) pass of the module on given features and boxes,
-// and the sparse propagation P·X with its gradients. Each takes `device` as the ops do (inputs
-// copied there, results back to the host).
-#include "addon/binding.h"
-#include "addon/detector_handle.h"
+// builder and the sparse propagation P·X with its gradients, as ops (addon/op_runner.h), and one
+// forward (and optionally backward) pass of the module on given features and boxes. Each takes
+// `device` as the ops do (inputs copied there, results back to the host).
+#include "addon/model_config.h"
+#include "addon/op_runner.h"
 #include "model/autocast_scope.h"
 #include "model/relation.h"
+#include "model/state_dict.h"
 #include "ops/topk_graph.h"
 
 namespace ir_rcnn::addon {
 namespace {
 
-at::ScalarType floatingDtype(const at::Tensor& t, const std::string& what) {
-  if (t.scalar_type() != at::kFloat && t.scalar_type() != at::kDouble)
-    throw UserError(what + ": expected a Float32Array or Float64Array");
-  return t.scalar_type();
+// Indices into n nodes, `length` of them.
+at::Tensor nodeIndices(const Value& value, int64_t length, int64_t n) {
+  at::Tensor t = value.indices({length});
+  if (t.numel() > 0 && (t.min().item<int64_t>() < 0 || t.max().item<int64_t>() >= n))
+    value.fail("indices must be in [0, " + std::to_string(n) + ")");
+  return t;
 }
 
-at::Tensor indexTensor(const Napi::Value& value, const std::string& what, int64_t length, int64_t bound) {
-  at::Tensor t = toTensor(value, what, TensorSpec{at::kInt, {length}});
-  if (t.numel() > 0 && (t.min().item<int>() < 0 || t.max().item<int>() >= bound))
-    throw UserError(what + ": indices must be in [0, " + std::to_string(bound) + ")");
-  return t.to(at::kLong);
-}
+const Op kOps[] = {
+    // buildTopKGraph({ scores: [N, N] float, keep: [N, N] Uint8Array, k }) → { rowPtr, cols, scores }
+    {"buildTopKGraph",
+     [](Object& o) -> OpCall {
+       Value scoresValue = o.get("scores");
+       at::Tensor scores = scoresValue.floats({-1, -1});
+       if (scores.size(0) != scores.size(1)) scoresValue.fail("expected a square [N, N] matrix");
+       at::Tensor keep = o.get("keep").tensor(at::kByte, {scores.size(0), scores.size(1)}).get().ne(0);
+       const int64_t k = o.integer("k").min(0);
+       return {{scores, keep}, [k](const Tensors& t) {
+                 const ops::TopKGraph g = ops::buildTopKGraph(t[0], t[1], k);
+                 return Out::object().set("rowPtr", g.rowPtr).set("cols", g.cols).set("scores", g.scores);
+               }};
+     }},
+    // relationPropagate({ rows, cols: Int32Array [E], values [E], input [N, C], gradOutput [N, C] })
+    //   → { output: P·input, gradInput: Pᵀ·gradOutput, gradValues [E] }
+    {"relationPropagate",
+     [](Object& o) -> OpCall {
+       at::Tensor input = o.floats("input", {-1, -1}).finite();
+       const int64_t n = input.size(0);
+       at::Tensor values = o.floats("values", {-1}).finite();
+       at::Tensor rows = nodeIndices(o.get("rows"), values.size(0), n);
+       at::Tensor cols = nodeIndices(o.get("cols"), values.size(0), n);
+       at::Tensor gradOutput = o.floats("gradOutput", {n, input.size(1)}).finite();
+       return {{input, values, rows, cols, gradOutput}, [](const Tensors& t) {
+                 at::Tensor x = t[0].clone().requires_grad_(true);
+                 at::Tensor v = t[1].clone().requires_grad_(true);
+                 at::Tensor output = model::sparsePropagate({t[2], t[3], v}, x);
+                 output.backward(t[4]);
+                 return Out::object().set("output", output.detach()).set("gradInput", x.grad()).set("gradValues", v.grad());
+               }};
+     },
+     /*autograd=*/true},
+};
+const bool kRegistered = registerOps(std::begin(kOps), std::end(kOps));
 
-Out graphOut(const ops::TopKGraph& g) {
-  return Out::object().set("rowPtr", g.rowPtr).set("cols", g.cols).set("scores", g.scores);
-}
-
-// buildTopKGraph({ scores: [N, N] float, keep: [N, N] Uint8Array, k }) → { rowPtr, cols, scores }
-Napi::Value BuildTopKGraph(const Napi::CallbackInfo& info) {
-  Napi::Object args = argObject(info, 0, "buildTopKGraph");
-  at::Tensor scores = toTensor(args.Get("scores"), "buildTopKGraph scores", TensorSpec{std::nullopt, {-1, -1}});
-  floatingDtype(scores, "buildTopKGraph scores");
-  at::Tensor keep = toTensor(args.Get("keep"), "buildTopKGraph keep", TensorSpec{at::kByte, {-1, -1}}).ne(0);
-  if (scores.size(0) != scores.size(1)) throw UserError("buildTopKGraph scores: expected a square [N, N] matrix");
-  if (keep.sizes() != scores.sizes()) throw UserError("buildTopKGraph keep: expected the shape of scores");
-  int64_t k = optInt(args, "k", -1);
-  if (k < 0) throw UserError("buildTopKGraph k: expected an integer >= 0");
-  const c10::Device device = opDevice(args, "buildTopKGraph");
-  return runAsync(info.Env(), [=] { return graphOut(ops::buildTopKGraph(scores.to(device), keep.to(device), k)); });
-}
-IR_RCNN_BINDING("buildTopKGraph", BuildTopKGraph);
-
-model::RelationOptions parseOptions(const Napi::Value& value, int64_t dim) {
-  model::RelationOptions o;
-  o.enabled = true;
-  o.dim = dim;
-  if (value.IsUndefined() || value.IsNull()) return o;
-  if (!value.IsObject()) throw UserError("relationForward options: expected an object");
-  return parseRelationOptions(value.As<Napi::Object>(), o);
-}
-
-// relationForward({ features [N, D], boxes [N, 4], options?, weights?: { name: tensor },
-//   labels?: Int32Array [N], gradOutput?: [N, D], autocast?: boolean }) → { features, graph, semanticLogits?,
-//   propagation?, auxLoss?, gradients? }. With labels the auxiliary loss is computed; with labels
-// or gradOutput, backward runs on sum(f̃ · gradOutput) + auxLoss and `gradients` holds the
-// gradient of features and of every parameter (zeros where none flows).
+// relationForward({ features [N, D], boxes [N, 4], options: { k, layers, ... } (every reasoning
+//   option), weights?: { name: tensor }, labels?: Int32Array [N], gradOutput?: [N, D],
+//   autocast?: boolean }) → { features, graph, semanticLogits?, propagation?, auxLoss?,
+//   gradients? }. With labels the auxiliary loss is computed; with labels or gradOutput, backward
+// runs on sum(f̃ · gradOutput) + auxLoss and `gradients` holds the gradient of features and of
+// every parameter (zeros where none flows).
 Napi::Value RelationForward(const Napi::CallbackInfo& info) {
-  Napi::Object args = argObject(info, 0, "relationForward");
-  at::Tensor features = toTensor(args.Get("features"), "relationForward features", TensorSpec{std::nullopt, {-1, -1}, true});
-  const at::ScalarType dtype = floatingDtype(features, "relationForward features");
+  Object args = Args(info, "relationForward").object(0);
+  at::Tensor features = args.floats("features", {-1, -1}).finite();
+  const at::ScalarType dtype = features.scalar_type();
   const int64_t n = features.size(0), d = features.size(1);
-  at::Tensor boxes = toTensor(args.Get("boxes"), "relationForward boxes", TensorSpec{std::nullopt, {n, 4}, true});
-  floatingDtype(boxes, "relationForward boxes");
-  boxes = boxes.to(dtype);
-  const model::RelationOptions options = parseOptions(args.Get("options"), d);
+  at::Tensor boxes = args.floats("boxes", {n, 4}).finite().get().to(dtype);
+  model::RelationOptions options;
+  Object optionsObject = args.object("options");
+  readRelationOptions(optionsObject, options);
+  optionsObject.done();
+  options.enabled = true;
+  options.dim = d;
+  std::map<std::string, at::Tensor> weights;
+  if (auto value = args.optional("weights"))
+    for (auto& [name, tensor] : value->object().entries()) weights[name] = tensor.floats({}).finite();
+  at::Tensor labels, gradOutput;
+  if (auto value = args.optional("labels")) labels = value->tensor(at::kInt, {n}).get().to(at::kLong);
+  if (auto value = args.optional("gradOutput")) gradOutput = value->floats({n, d}).finite();
+  const bool autocast = args.boolean("autocast", false);
+  auto deviceValue = args.optional("device");
+  const c10::Device device = deviceValue ? deviceValue->device() : c10::Device(c10::kCPU);
+  args.done();
 
-  std::vector<std::pair<std::string, at::Tensor>> weights;
-  Napi::Value weightsValue = args.Get("weights");
-  if (!weightsValue.IsUndefined() && !weightsValue.IsNull()) {
-    if (!weightsValue.IsObject()) throw UserError("relationForward weights: expected an object { name: tensor }");
-    Napi::Object object = weightsValue.As<Napi::Object>();
-    Napi::Array names = object.GetPropertyNames();
-    for (uint32_t i = 0; i < names.Length(); ++i) {
-      std::string name = names.Get(i).As<Napi::String>().Utf8Value();
-      weights.emplace_back(name, toTensor(object.Get(name), "relationForward weights." + name, TensorSpec{dtype, {}, true}));
-    }
-  }
-  at::Tensor labels;
-  if (!args.Get("labels").IsUndefined()) labels = toTensor(args.Get("labels"), "relationForward labels", TensorSpec{at::kInt, {n}}).to(at::kLong);
-  const Napi::Value autocastValue = args.Get("autocast");
-  if (!autocastValue.IsUndefined() && !autocastValue.IsBoolean()) throw UserError("relationForward autocast: expected a boolean");
-  const bool autocast = autocastValue.IsBoolean() && autocastValue.As<Napi::Boolean>().Value();
-  at::Tensor gradOutput;
-  if (!args.Get("gradOutput").IsUndefined())
-    gradOutput = toTensor(args.Get("gradOutput"), "relationForward gradOutput", TensorSpec{dtype, {n, d}, true});
-  const c10::Device device = opDevice(args, "relationForward");
-
-  return runAsync(info.Env(), [=, features = features.to(device), boxes = boxes.to(device),
-                   labels = labels.defined() ? labels.to(device) : labels,
-                   gradOutput = gradOutput.defined() ? gradOutput.to(device) : gradOutput] {
+  // Floating-point inputs in the features' dtype; absent ones (undefined tensors) stay absent.
+  const auto onDevice = [device, dtype](const at::Tensor& t) {
+    return t.defined() ? t.to(device, t.is_floating_point() ? dtype : t.scalar_type()) : t;
+  };
+  return runAsync(info.Env(), [=, features = onDevice(features), boxes = onDevice(boxes), labels = onDevice(labels),
+                               gradOutput = onDevice(gradOutput)] {
     model::RelationModule module(options);
     module->to(device, dtype);
-    auto parameters = module->named_parameters();
-    {
-      torch::NoGradGuard noGrad;
-      for (const auto& [name, value] : weights) {
-        at::Tensor* target = parameters.find(name);
-        if (!target) throw UserError("relationForward weights." + name + ": the module has no such parameter");
-        if (target->sizes() != value.sizes())
-          throw UserError("relationForward weights." + name + ": expected shape " + c10::str(target->sizes()) + ", got " +
-                          c10::str(value.sizes()));
-        target->copy_(value);
-      }
-    }
+    model::loadState(*module, weights, "relationForward.weights", /*complete=*/false);
     const bool backward = labels.defined() || gradOutput.defined();
     at::Tensor input = backward ? features.clone().requires_grad_(true) : features;
     model::RelationOutput result;
@@ -138,35 +127,12 @@ Napi::Value RelationForward(const Napi::CallbackInfo& info) {
     if (loss.requires_grad()) loss.backward();
     auto gradOf = [](const at::Tensor& t) { return t.grad().defined() ? t.grad() : at::zeros_like(t); };
     Out gradients = Out::object().set("features", gradOf(input));
-    for (const auto& p : parameters) gradients.set(p.key(), gradOf(p.value()));
+    for (const auto& p : module->named_parameters()) gradients.set(p.key(), gradOf(p.value()));
     out.set("gradients", gradients);
     return out;
   });
 }
 IR_RCNN_BINDING("relationForward", RelationForward);
-
-// relationPropagate({ rows, cols: Int32Array [E], values [E], input [N, C], gradOutput [N, C] })
-//   → { output: P·input, gradInput: Pᵀ·gradOutput, gradValues [E] }
-Napi::Value RelationPropagate(const Napi::CallbackInfo& info) {
-  Napi::Object args = argObject(info, 0, "relationPropagate");
-  at::Tensor input = toTensor(args.Get("input"), "relationPropagate input", TensorSpec{std::nullopt, {-1, -1}, true});
-  const at::ScalarType dtype = floatingDtype(input, "relationPropagate input");
-  const int64_t n = input.size(0);
-  at::Tensor values = toTensor(args.Get("values"), "relationPropagate values", TensorSpec{dtype, {-1}, true});
-  const int64_t e = values.size(0);
-  at::Tensor rows = indexTensor(args.Get("rows"), "relationPropagate rows", e, n);
-  at::Tensor cols = indexTensor(args.Get("cols"), "relationPropagate cols", e, n);
-  at::Tensor gradOutput = toTensor(args.Get("gradOutput"), "relationPropagate gradOutput", TensorSpec{dtype, {n, input.size(1)}, true});
-  const c10::Device device = opDevice(args, "relationPropagate");
-  return runAsync(info.Env(), [=] {
-    at::Tensor x = input.to(device).clone().requires_grad_(true);
-    at::Tensor v = values.to(device).clone().requires_grad_(true);
-    at::Tensor output = model::sparsePropagate({rows.to(device), cols.to(device), v}, x);
-    output.backward(gradOutput.to(device));
-    return Out::object().set("output", output.detach()).set("gradInput", x.grad()).set("gradValues", v.grad());
-  });
-}
-IR_RCNN_BINDING("relationPropagate", RelationPropagate);
 
 }  // namespace
 }  // namespace ir_rcnn::addon

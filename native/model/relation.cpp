@@ -37,6 +37,7 @@
 #include "ops/topk_graph.h"
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace ir_rcnn::model {
 namespace {
@@ -96,18 +97,22 @@ at::Tensor sparsePropagate(const PropagationMatrix& matrix, const at::Tensor& in
 
 RelationModuleImpl::RelationModuleImpl(RelationOptions options) : options_(std::move(options)) {
   const RelationOptions& o = options_;
-  TORCH_CHECK(o.dim >= 1, "relation: dim must be >= 1, got ", o.dim);
-  TORCH_CHECK(o.k >= 1, "relation: k must be >= 1, got ", o.k);
-  TORCH_CHECK(o.layers >= 1, "relation: layers must be >= 1, got ", o.layers);
-  TORCH_CHECK(o.lambda >= 0 && std::isfinite(o.lambda), "relation: lambda must be a finite number >= 0, got ", o.lambda);
-  TORCH_CHECK(o.overlapThreshold >= 0 && o.overlapThreshold <= 1,
-              "relation: overlapThreshold must be in [0, 1], got ", o.overlapThreshold);
-  TORCH_CHECK(o.edgeWeights == "binary" || o.edgeWeights == "relatedness",
-              "relation: edgeWeights must be 'binary' or 'relatedness', got '", o.edgeWeights, "'");
-  TORCH_CHECK(o.propagation == "laplacian" || o.propagation == "adjacency",
-              "relation: propagation must be 'laplacian' or 'adjacency', got '", o.propagation, "'");
-  TORCH_CHECK(o.auxLossWeight >= 0 && std::isfinite(o.auxLossWeight),
-              "relation: auxLossWeight must be a finite number >= 0, got ", o.auxLossWeight);
+  // The module's config: wrong values are ERR_CONFIG when a detector is built from them.
+  const auto check = [](bool ok, const std::string& message) {
+    if (!ok) throw std::invalid_argument("relation." + message);
+  };
+  check(o.dim >= 1, "dim: expected >= 1, got " + std::to_string(o.dim));
+  check(o.k >= 1, "k: expected >= 1, got " + std::to_string(o.k));
+  check(o.layers >= 1, "layers: expected >= 1, got " + std::to_string(o.layers));
+  check(o.lambda >= 0 && std::isfinite(o.lambda), "lambda: expected a finite number >= 0, got " + c10::str(o.lambda));
+  check(o.overlapThreshold >= 0 && o.overlapThreshold <= 1,
+        "overlapThreshold: expected a number in [0, 1], got " + c10::str(o.overlapThreshold));
+  check(o.edgeWeights == "binary" || o.edgeWeights == "relatedness",
+        "edgeWeights: expected 'binary' or 'relatedness', got '" + o.edgeWeights + "'");
+  check(o.propagation == "laplacian" || o.propagation == "adjacency",
+        "propagation: expected 'laplacian' or 'adjacency', got '" + o.propagation + "'");
+  check(o.auxLossWeight >= 0 && std::isfinite(o.auxLossWeight),
+        "auxLossWeight: expected a finite number >= 0, got " + c10::str(o.auxLossWeight));
 
   // Φ exists only with the semantic graph, which is its only use. Its output layer starts at a
   // quarter of torch's default initialisation: Φ's ReLU makes every pair's dot product positive
@@ -212,9 +217,9 @@ at::Tensor RelationModuleImpl::candidatePairs(const at::Tensor& boxes) const {
 }
 
 RelationOutput RelationModuleImpl::forward(const at::Tensor& features, const at::Tensor& boxes) {
-  TORCH_CHECK(features.dim() == 2 && features.size(1) == options_.dim, "relation: features must be [N, ",
+  TORCH_CHECK_VALUE(features.dim() == 2 && features.size(1) == options_.dim, "relation: features must be [N, ",
               options_.dim, "], got ", features.sizes());
-  TORCH_CHECK(boxes.dim() == 2 && boxes.size(1) == 4 && boxes.size(0) == features.size(0),
+  TORCH_CHECK_VALUE(boxes.dim() == 2 && boxes.size(1) == 4 && boxes.size(0) == features.size(0),
               "relation: boxes must be [", features.size(0), ", 4], got ", boxes.sizes());
   const int64_t n = features.size(0);
   RelationOutput out;
@@ -226,7 +231,7 @@ RelationOutput RelationModuleImpl::forward(const at::Tensor& features, const at:
                  at::empty({0}, index.dtype(at::kByte))};
     return out;
   }
-  TORCH_CHECK((boxes.select(1, 2) >= boxes.select(1, 0)).all().item<bool>() &&
+  TORCH_CHECK_VALUE((boxes.select(1, 2) >= boxes.select(1, 0)).all().item<bool>() &&
                   (boxes.select(1, 3) >= boxes.select(1, 1)).all().item<bool>(),
               "relation: boxes must be (x1, y1, x2, y2) with x2 >= x1 and y2 >= y1");
   // The relatedness in float32 (double stays double) with autocast off: see the notes above.
@@ -253,7 +258,7 @@ at::Tensor RelationModuleImpl::auxiliaryLoss(const RelationOutput& output, const
   // no scores: the loss is zero.
   if (!logits.defined()) return at::zeros({}, labels.options().dtype(at::kFloat));
   const int64_t n = logits.size(0);
-  TORCH_CHECK(labels.dim() == 1 && labels.size(0) == n, "relation: labels must be [", n, "], got ", labels.sizes());
+  TORCH_CHECK_VALUE(labels.dim() == 1 && labels.size(0) == n, "relation: labels must be [", n, "], got ", labels.sizes());
   const at::Tensor l = labels.to(logits.device(), at::kLong);
   const at::Tensor target = (l.unsqueeze(1) == l.unsqueeze(0)).logical_and(l.gt(0).unsqueeze(1)).to(logits.scalar_type());
   const at::Tensor pairs = output.candidatePairs.to(logits.scalar_type());

@@ -8,18 +8,18 @@
 
 namespace ir_rcnn::model {
 
-struct RelationOptions {
-  bool enabled = false;           // false: plain Faster R-CNN, no module is built
-  int64_t dim = 1024;             // D, the box-head feature size
-  int64_t k = 64;                 // top-K per row (§3.2, §3.3)
-  int64_t layers = 2;             // L (§3.4)
-  double lambda = 5e-4;           // λ of eq. 4, per pixel of the network input
-  double overlapThreshold = 0.7;  // δ(i,j) = 0 when IoU > this (and when i = j)
-  bool semantic = true;           // E_sem on/off (Table 3)
-  bool spatial = true;            // E_spa on/off (Table 3)
-  std::string edgeWeights = "binary";     // "binary" (paper) | "relatedness"
-  std::string propagation = "laplacian";  // "laplacian" (eq. 6) | "adjacency" (Kipf–Welling)
-  double auxLossWeight = 1.0;     // weight of the pairwise relatedness BCE that trains Φ
+struct RelationOptions {  // no defaults: see model/config.h
+  bool enabled{};          // false: plain Faster R-CNN, no module is built
+  int64_t dim{};           // D, the box-head feature size (the config's roi.representationSize)
+  int64_t k{};             // top-K per row (§3.2, §3.3)
+  int64_t layers{};        // L (§3.4)
+  double lambda{};         // λ of eq. 4, per pixel of the network input
+  double overlapThreshold{};  // δ(i,j) = 0 when IoU > this (and when i = j)
+  bool semantic{};         // E_sem on/off (Table 3)
+  bool spatial{};          // E_spa on/off (Table 3)
+  std::string edgeWeights;  // "binary" (paper) | "relatedness"
+  std::string propagation;  // "laplacian" (eq. 6) | "adjacency" (Kipf–Welling)
+  double auxLossWeight{};  // weight of the pairwise relatedness BCE that trains Φ
 };
 
 // The fused, undirected graph of one image (both directions stored), for reasoning and for

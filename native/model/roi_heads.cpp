@@ -84,31 +84,46 @@ RoIHeadsImpl::RoIHeadsImpl(const ModelConfig& config, int64_t inChannels) : conf
   }
 }
 
+at::Tensor RoIHeadsImpl::boxFeatures(const std::vector<at::Tensor>& features, const std::vector<at::Tensor>& proposals,
+                                     const ImageSizes& imageSizes) {
+  return boxHead_(ops::multiScaleRoiAlign(pooledLevels(features), proposals, imageSizes, kPoolSize, kSamplingRatio));
+}
+
 std::pair<at::Tensor, at::Tensor> RoIHeadsImpl::predict(const std::vector<at::Tensor>& features,
                                                         const std::vector<at::Tensor>& proposals,
                                                         const ImageSizes& imageSizes,
                                                         std::vector<RelationOutput>* relationOut) {
-  auto pooled = ops::multiScaleRoiAlign(pooledLevels(features), proposals, imageSizes, kPoolSize, kSamplingRatio);
-  auto boxFeatures = boxHead_(pooled);
+  return classify(boxFeatures(features, proposals, imageSizes), proposals, relationOut);
+}
+
+std::pair<at::Tensor, at::Tensor> RoIHeadsImpl::classify(at::Tensor roiFeatures, const std::vector<at::Tensor>& proposals,
+                                                         std::vector<RelationOutput>* relationOut) {
   if (hasRelation()) {
     // The graph is built per image: proposals of different images are unrelated.
-    auto perImage = boxFeatures.split_with_sizes(counts(proposals), 0);
+    auto perImage = roiFeatures.split_with_sizes(counts(proposals), 0);
     std::vector<at::Tensor> refined;
     for (size_t i = 0; i < perImage.size(); ++i) {
       auto out = relation_->forward(perImage[i], proposals[i]);
       refined.push_back(out.features);
       if (relationOut) relationOut->push_back(std::move(out));
     }
-    boxFeatures = torch::cat(refined, 0);
+    roiFeatures = torch::cat(refined, 0);
   }
-  return boxPredictor_(boxFeatures);
+  return boxPredictor_(roiFeatures);
 }
 
 std::vector<ImageDetections> RoIHeadsImpl::detect(const std::vector<at::Tensor>& features,
                                                   const std::vector<at::Tensor>& proposals,
                                                   const ImageSizes& imageSizes, const PostprocessOptions& options) {
+  return detectFromBoxFeatures(boxFeatures(features, proposals, imageSizes), proposals, imageSizes, options);
+}
+
+std::vector<ImageDetections> RoIHeadsImpl::detectFromBoxFeatures(const at::Tensor& roiFeatures,
+                                                                 const std::vector<at::Tensor>& proposals,
+                                                                 const ImageSizes& imageSizes,
+                                                                 const PostprocessOptions& options) {
   std::vector<RelationOutput> relationOut;
-  auto [classLogits, boxRegression] = predict(features, proposals, imageSizes, &relationOut);
+  auto [classLogits, boxRegression] = classify(roiFeatures, proposals, &relationOut);
   auto detections = postprocess(classLogits, boxRegression, proposals, imageSizes, options);
   if (options.returnGraph && hasRelation())
     for (size_t i = 0; i < detections.size(); ++i)
@@ -155,12 +170,12 @@ std::vector<ImageDetections> RoIHeadsImpl::postprocess(const at::Tensor& classLo
 
 std::map<std::string, at::Tensor> RoIHeadsImpl::losses(const std::vector<at::Tensor>& features,
                                                       std::vector<at::Tensor> proposals, const ImageSizes& imageSizes,
-                                                      const std::vector<Target>& targets) {
+                                                      const Training& training) {
   Matcher matcher(config_.roi.fgIouThreshold, config_.roi.bgIouThreshold, false);
   BalancedPositiveNegativeSampler sampler(config_.roi.batchSizePerImage, config_.roi.positiveFraction);
   std::vector<at::Tensor> labels, regressionTargets;
   for (size_t i = 0; i < proposals.size(); ++i) {
-    const auto& target = targets[i];
+    const auto& target = training.targets[i];
     // The ground-truth boxes are proposals too, so that every object has positives.
     auto props = torch::cat({proposals[i].detach(), target.boxes.to(proposals[i].dtype())}, 0);
     at::Tensor matches, matchedBoxes, imageLabels;
@@ -176,7 +191,7 @@ std::map<std::string, at::Tensor> RoIHeadsImpl::losses(const std::vector<at::Ten
     }
     imageLabels.masked_fill_(matches == Matcher::kBelowLowThreshold, 0);
     imageLabels.masked_fill_(matches == Matcher::kBetweenThresholds, -1);
-    auto [pos, neg] = sampler(imageLabels);
+    auto [pos, neg] = sampler(imageLabels, training.generator);
     // torchvision keeps the sampled proposals in ascending index order.
     auto sampled = std::get<0>(torch::cat({pos, neg}).sort());
     proposals[i] = props.index({sampled});

@@ -53,11 +53,12 @@ struct ImageDetections {
   std::optional<DetectionGraph> graph;
 };
 
+// detect()'s options, all given by the caller (src/detector.ts fills them from the config).
 struct PostprocessOptions {
-  double scoreThreshold = 0.05;
-  double nmsThreshold = 0.5;
-  int64_t maxDetections = 100;
-  bool returnGraph = false;
+  double scoreThreshold{};
+  double nmsThreshold{};
+  int64_t maxDetections{};
+  bool returnGraph{};
 };
 
 class RoIHeadsImpl : public torch::nn::Module {
@@ -70,12 +71,22 @@ class RoIHeadsImpl : public torch::nn::Module {
                                             std::vector<RelationOutput>* relationOut = nullptr);
   std::vector<ImageDetections> detect(const std::vector<at::Tensor>& features, const std::vector<at::Tensor>& proposals,
                                       const ImageSizes& imageSizes, const PostprocessOptions& options);
+  // The box head's features [R, representationSize] of the proposals: RoIAlign over P2..P5, TwoMLPHead.
+  at::Tensor boxFeatures(const std::vector<at::Tensor>& features, const std::vector<at::Tensor>& proposals,
+                         const ImageSizes& imageSizes);
+  // detect() from box features already computed (R rows, in the order of `proposals`): the
+  // relation module, the predictor and post-processing. Tiled detection pools its features tile by
+  // tile and classifies the proposals of all tiles together.
+  std::vector<ImageDetections> detectFromBoxFeatures(const at::Tensor& roiFeatures, const std::vector<at::Tensor>& proposals,
+                                                     const ImageSizes& imageSizes, const PostprocessOptions& options);
   // loss_classifier, loss_box_reg and (with the semantic relation graph) loss_relation.
   std::map<std::string, at::Tensor> losses(const std::vector<at::Tensor>& features, std::vector<at::Tensor> proposals,
-                                           const ImageSizes& imageSizes, const std::vector<Target>& targets);
+                                           const ImageSizes& imageSizes, const Training& training);
   bool hasRelation() const { return !relation_.is_empty(); }
 
  private:
+  std::pair<at::Tensor, at::Tensor> classify(at::Tensor roiFeatures, const std::vector<at::Tensor>& proposals,
+                                             std::vector<RelationOutput>* relationOut);
   std::vector<ImageDetections> postprocess(const at::Tensor& classLogits, const at::Tensor& boxRegression,
                                            const std::vector<at::Tensor>& proposals, const ImageSizes& imageSizes,
                                            const PostprocessOptions& options) const;

@@ -48,7 +48,7 @@ RegionProposalNetworkImpl::RegionProposalNetworkImpl(const RpnConfig& config, An
 
 RpnOutput RegionProposalNetworkImpl::forward(const std::vector<at::Tensor>& features, int64_t batchHeight,
                                              int64_t batchWidth, const ImageSizes& imageSizes,
-                                             const std::vector<Target>* targets) {
+                                             const Training* training) {
   auto [logitsPerLevel, deltasPerLevel] = head_(features);
   auto anchors = anchors_(features, batchHeight, batchWidth);
   int64_t numImages = features[0].size(0);
@@ -68,8 +68,8 @@ RpnOutput RegionProposalNetworkImpl::forward(const std::vector<at::Tensor>& feat
   RpnOutput out;
   std::tie(out.boxes, out.scores) = filterProposals(proposals, objectness.detach(), imageSizes, anchorsPerLevel);
   if (is_training()) {
-    if (!targets) throw std::invalid_argument("rpn: targets are required in training mode");
-    out.losses = loss(objectness, deltas, anchors, *targets);
+    if (!training) throw std::invalid_argument("rpn: targets are required in training mode");
+    out.losses = loss(objectness, deltas, anchors, *training);
   }
   return out;
 }
@@ -116,9 +116,10 @@ std::pair<std::vector<at::Tensor>, std::vector<at::Tensor>> RegionProposalNetwor
 
 std::map<std::string, at::Tensor> RegionProposalNetworkImpl::loss(const at::Tensor& objectness, const at::Tensor& deltas,
                                                                   const at::Tensor& anchors,
-                                                                  const std::vector<Target>& targets) const {
+                                                                  const Training& training) const {
   Matcher matcher(config_.fgIouThreshold, config_.bgIouThreshold, true);
   BalancedPositiveNegativeSampler sampler(config_.batchSizePerImage, config_.positiveFraction);
+  const std::vector<Target>& targets = training.targets;
   std::vector<at::Tensor> labels, regressionTargets, sampledPos, sampledNeg;
   int64_t perImage = anchors.size(0);
   for (size_t i = 0; i < targets.size(); ++i) {
@@ -138,7 +139,7 @@ std::map<std::string, at::Tensor> RegionProposalNetworkImpl::loss(const at::Tens
       imageLabels.masked_fill_(matches == Matcher::kBelowLowThreshold, 0.0);
       imageLabels.masked_fill_(matches == Matcher::kBetweenThresholds, -1.0);
     }
-    auto [pos, neg] = sampler(imageLabels);
+    auto [pos, neg] = sampler(imageLabels, training.generator);
     sampledPos.push_back(pos + static_cast<int64_t>(i) * perImage);
     sampledNeg.push_back(neg + static_cast<int64_t>(i) * perImage);
     labels.push_back(imageLabels);

@@ -38,17 +38,17 @@ struct RpnOutput {
 class RegionProposalNetworkImpl : public torch::nn::Module {
  public:
   RegionProposalNetworkImpl(const RpnConfig& config, AnchorGenerator anchors, int64_t inChannels);
-  // features P2..P6 of a padded batch of size (batchHeight, batchWidth); targets in network
-  // input pixels, required in training mode.
+  // features P2..P6 of a padded batch of size (batchHeight, batchWidth); `training` is required
+  // in training mode.
   RpnOutput forward(const std::vector<at::Tensor>& features, int64_t batchHeight, int64_t batchWidth,
-                    const ImageSizes& imageSizes, const std::vector<Target>* targets = nullptr);
+                    const ImageSizes& imageSizes, const Training* training = nullptr);
 
  private:
   std::pair<std::vector<at::Tensor>, std::vector<at::Tensor>> filterProposals(
       const at::Tensor& proposals, const at::Tensor& objectness, const ImageSizes& imageSizes,
       const std::vector<int64_t>& anchorsPerLevel) const;
   std::map<std::string, at::Tensor> loss(const at::Tensor& objectness, const at::Tensor& deltas,
-                                         const at::Tensor& anchors, const std::vector<Target>& targets) const;
+                                         const at::Tensor& anchors, const Training& training) const;
 
   RpnConfig config_;
   AnchorGenerator anchors_;

@@ -1,6 +1,6 @@
 // torchvision's BalancedPositiveNegativeSampler: per image, up to batchSize * positiveFraction
-// random positives and the rest random negatives. Uses torch's RNG (torch::manual_seed makes
-// runs reproducible).
+// random positives and the rest random negatives, drawn from the given CPU generator (one seeded
+// with s draws what torchvision draws after torch.manual_seed(s)).
 #pragma once
 #include <torch/torch.h>
 
@@ -12,7 +12,7 @@ class BalancedPositiveNegativeSampler {
  public:
   BalancedPositiveNegativeSampler(int64_t batchSizePerImage, double positiveFraction);
   // labels [P] (>= 1 positive, 0 negative, < 0 ignored) -> (positive indices, negative indices).
-  std::pair<at::Tensor, at::Tensor> operator()(const at::Tensor& labels) const;
+  std::pair<at::Tensor, at::Tensor> operator()(const at::Tensor& labels, const at::Generator& generator) const;
 
  private:
   int64_t batchSize_;

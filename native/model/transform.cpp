@@ -31,7 +31,7 @@ std::pair<int64_t, int64_t> GeneralizedRCNNTransform::resizedSize(int64_t height
 }
 
 ImageBatch GeneralizedRCNNTransform::operator()(const std::vector<at::Tensor>& imagesHWC, const c10::Device& device,
-                                                bool training) const {
+                                                const std::optional<at::Generator>& training) const {
   if (imagesHWC.empty()) throw std::invalid_argument("detector: no images");
   auto mean = torch::tensor(std::vector<float>(mean_.begin(), mean_.end()), torch::kFloat32).to(device).view({-1, 1, 1});
   auto stdev = torch::tensor(std::vector<float>(std_.begin(), std_.end()), torch::kFloat32).to(device).view({-1, 1, 1});
@@ -47,7 +47,7 @@ ImageBatch GeneralizedRCNNTransform::operator()(const std::vector<at::Tensor>& i
     // strides through interpolate and cost a slow transposing copy into the batch.
     auto x = image.to(device).permute({2, 0, 1}).contiguous().to(torch::kFloat32).div(255);
     x = (x - mean) / stdev;
-    if (training) torch::empty({1}).uniform_(0.0, 1.0);  // torchvision's torch_choice over one size
+    if (training) torch::empty({1}).uniform_(0.0, 1.0, *training);  // torchvision's torch_choice over one size
     auto [rh, rw] = resizedSize(h, w);
     x = torch::nn::functional::interpolate(x.unsqueeze(0), torch::nn::functional::InterpolateFuncOptions()
                                                                .size(std::vector<int64_t>{rh, rw})

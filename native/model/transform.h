@@ -5,6 +5,7 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -22,10 +23,11 @@ class GeneralizedRCNNTransform {
  public:
   GeneralizedRCNNTransform(int64_t minSize, int64_t maxSize, std::vector<double> mean, std::vector<double> std,
                            int64_t sizeDivisible = 32);
-  // Images: uint8 [H, W, 3] tensors, moved to `device`. In training, one number is drawn from
-  // torch's RNG per image as torchvision does (its choice among training sizes), so that the
-  // samplers that follow draw the same numbers as torchvision after the same torch::manual_seed.
-  ImageBatch operator()(const std::vector<at::Tensor>& imagesHWC, const c10::Device& device, bool training = false) const;
+  // Images: uint8 [H, W, 3] tensors, moved to `device`. In training (a generator given), one
+  // number is drawn from it per image as torchvision does (its choice among training sizes), so
+  // that the samplers that follow draw the same numbers as torchvision after the same seed.
+  ImageBatch operator()(const std::vector<at::Tensor>& imagesHWC, const c10::Device& device,
+                        const std::optional<at::Generator>& training = std::nullopt) const;
   // The resized size of an image of (height, width).
   std::pair<int64_t, int64_t> resizedSize(int64_t height, int64_t width) const;
   // boxes [n, 4] from `from` (height, width) pixels to `to` pixels, float32 ratios as torchvision.

@@ -6,8 +6,8 @@ namespace ir_rcnn::ops {
 namespace {
 
 void checkBoxes(const at::Tensor& boxes, const char* where) {
-  TORCH_CHECK(boxes.dim() == 2 && boxes.size(1) == 4, where, ": boxes must be [N, 4], got ", boxes.sizes());
-  TORCH_CHECK(boxes.is_floating_point(), where, ": boxes must be floating point, got ", boxes.scalar_type());
+  TORCH_CHECK_VALUE(boxes.dim() == 2 && boxes.size(1) == 4, where, ": boxes must be [N, 4], got ", boxes.sizes());
+  TORCH_CHECK_VALUE(boxes.is_floating_point(), where, ": boxes must be floating point, got ", boxes.scalar_type());
 }
 
 }  // namespace
@@ -20,7 +20,7 @@ at::Tensor boxArea(const at::Tensor& boxes) {
 at::Tensor boxIou(const at::Tensor& a, const at::Tensor& b) {
   checkBoxes(a, "boxIou");
   checkBoxes(b, "boxIou");
-  TORCH_CHECK(a.scalar_type() == b.scalar_type(), "boxIou: dtypes differ (", a.scalar_type(), " vs ", b.scalar_type(),
+  TORCH_CHECK_VALUE(a.scalar_type() == b.scalar_type(), "boxIou: dtypes differ (", a.scalar_type(), " vs ", b.scalar_type(),
               ")");
   auto area1 = boxArea(a);
   auto area2 = boxArea(b);
@@ -34,7 +34,7 @@ at::Tensor boxIou(const at::Tensor& a, const at::Tensor& b) {
 
 at::Tensor clipBoxesToImage(const at::Tensor& boxes, int64_t height, int64_t width) {
   checkBoxes(boxes, "clipBoxes");
-  TORCH_CHECK(height >= 0 && width >= 0, "clipBoxes: image size must be non-negative, got ", height, "x", width);
+  TORCH_CHECK_VALUE(height >= 0 && width >= 0, "clipBoxes: image size must be non-negative, got ", height, "x", width);
   auto x = boxes.slice(1, 0, 4, 2).clamp(0, static_cast<double>(width));
   auto y = boxes.slice(1, 1, 4, 2).clamp(0, static_cast<double>(height));
   return at::stack({x, y}, 2).reshape(boxes.sizes());
@@ -50,9 +50,9 @@ at::Tensor removeSmallBoxes(const at::Tensor& boxes, double minSize) {
 at::Tensor BoxCoder::encode(const at::Tensor& reference, const at::Tensor& proposals) const {
   checkBoxes(reference, "encodeBoxes (reference)");
   checkBoxes(proposals, "encodeBoxes (proposals)");
-  TORCH_CHECK(reference.size(0) == proposals.size(0), "encodeBoxes: ", reference.size(0), " reference boxes for ",
+  TORCH_CHECK_VALUE(reference.size(0) == proposals.size(0), "encodeBoxes: ", reference.size(0), " reference boxes for ",
               proposals.size(0), " proposals");
-  TORCH_CHECK(reference.scalar_type() == proposals.scalar_type(), "encodeBoxes: dtypes differ");
+  TORCH_CHECK_VALUE(reference.scalar_type() == proposals.scalar_type(), "encodeBoxes: dtypes differ");
   // torchvision turns the weights into tensors of the boxes' dtype.
   auto w = at::tensor(std::vector<double>(weights.begin(), weights.end()), reference.options());
   auto col = [](const at::Tensor& t, int64_t i) { return t.select(1, i).unsqueeze(1); };
@@ -73,9 +73,9 @@ at::Tensor BoxCoder::encode(const at::Tensor& reference, const at::Tensor& propo
 
 at::Tensor BoxCoder::decode(const at::Tensor& relCodes, const at::Tensor& boxes) const {
   checkBoxes(boxes, "decodeBoxes (boxes)");
-  TORCH_CHECK(relCodes.dim() == 2 && relCodes.size(1) % 4 == 0 && relCodes.size(0) == boxes.size(0),
+  TORCH_CHECK_VALUE(relCodes.dim() == 2 && relCodes.size(1) % 4 == 0 && relCodes.size(0) == boxes.size(0),
               "decodeBoxes: deltas must be [", boxes.size(0), ", 4*C], got ", relCodes.sizes());
-  TORCH_CHECK(relCodes.is_floating_point(), "decodeBoxes: deltas must be floating point");
+  TORCH_CHECK_VALUE(relCodes.is_floating_point(), "decodeBoxes: deltas must be floating point");
   auto b = boxes.to(relCodes.scalar_type());
   auto widths = (b.select(1, 2) - b.select(1, 0)).unsqueeze(1);
   auto heights = (b.select(1, 3) - b.select(1, 1)).unsqueeze(1);

@@ -52,14 +52,14 @@ int64_t nmsKernel(const T* boxes, const int64_t* order, int64_t n, T threshold, 
 }
 
 void checkBoxesScores(const at::Tensor& boxes, const at::Tensor& scores, const char* where) {
-  TORCH_CHECK(boxes.dim() == 2 && boxes.size(1) == 4, where, ": boxes must be [N, 4], got ", boxes.sizes());
-  TORCH_CHECK(scores.dim() == 1 && scores.size(0) == boxes.size(0), where, ": scores must be [", boxes.size(0),
+  TORCH_CHECK_VALUE(boxes.dim() == 2 && boxes.size(1) == 4, where, ": boxes must be [N, 4], got ", boxes.sizes());
+  TORCH_CHECK_VALUE(scores.dim() == 1 && scores.size(0) == boxes.size(0), where, ": scores must be [", boxes.size(0),
               "], got ", scores.sizes());
-  TORCH_CHECK(boxes.scalar_type() == at::kFloat || boxes.scalar_type() == at::kDouble, where,
+  TORCH_CHECK_VALUE(boxes.scalar_type() == at::kFloat || boxes.scalar_type() == at::kDouble, where,
               ": boxes must be float32 or float64, got ", boxes.scalar_type());
-  TORCH_CHECK(scores.scalar_type() == boxes.scalar_type(), where, ": scores dtype ", scores.scalar_type(),
+  TORCH_CHECK_VALUE(scores.scalar_type() == boxes.scalar_type(), where, ": scores dtype ", scores.scalar_type(),
               " differs from the boxes' ", boxes.scalar_type());
-  TORCH_CHECK(boxes.device() == scores.device(), where, ": boxes and scores are on different devices");
+  TORCH_CHECK_VALUE(boxes.device() == scores.device(), where, ": boxes and scores are on different devices");
 }
 
 }  // namespace
@@ -85,9 +85,9 @@ at::Tensor nms(const at::Tensor& boxes, const at::Tensor& scores, double iouThre
 
 at::Tensor batchedNms(const at::Tensor& boxes, const at::Tensor& scores, const at::Tensor& idxs, double iouThreshold) {
   checkBoxesScores(boxes, scores, "batchedNms");
-  TORCH_CHECK(idxs.dim() == 1 && idxs.size(0) == boxes.size(0), "batchedNms: idxs must be [", boxes.size(0),
+  TORCH_CHECK_VALUE(idxs.dim() == 1 && idxs.size(0) == boxes.size(0), "batchedNms: idxs must be [", boxes.size(0),
               "], got ", idxs.sizes());
-  TORCH_CHECK(!at::isFloatingType(idxs.scalar_type()) && idxs.scalar_type() != at::kBool,
+  TORCH_CHECK_VALUE(!at::isFloatingType(idxs.scalar_type()) && idxs.scalar_type() != at::kBool,
               "batchedNms: idxs must be integers, got ", idxs.scalar_type());
   if (boxes.size(0) == 0) return at::empty({0}, boxes.options().dtype(at::kLong));
   // Shift each class into its own disjoint region so one NMS pass never compares across classes.

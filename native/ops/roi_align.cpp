@@ -105,16 +105,16 @@ void backwardKernel(const T* gradOutput, const T* rois, T* gradInput, int64_t nu
 }
 
 void checkRois(const at::Tensor& rois, const at::Tensor& like, const char* where) {
-  TORCH_CHECK(rois.dim() == 2 && rois.size(1) == 5, where, ": rois must be [K, 5] (batch index, x1, y1, x2, y2), got ",
+  TORCH_CHECK_VALUE(rois.dim() == 2 && rois.size(1) == 5, where, ": rois must be [K, 5] (batch index, x1, y1, x2, y2), got ",
               rois.sizes());
-  TORCH_CHECK(rois.scalar_type() == like.scalar_type(), where, ": rois dtype ", rois.scalar_type(),
+  TORCH_CHECK_VALUE(rois.scalar_type() == like.scalar_type(), where, ": rois dtype ", rois.scalar_type(),
               " differs from the features' ", like.scalar_type());
-  TORCH_CHECK(rois.device() == like.device(), where, ": rois and features are on different devices");
+  TORCH_CHECK_VALUE(rois.device() == like.device(), where, ": rois and features are on different devices");
 }
 
 void checkPooling(double spatialScale, int64_t pooledH, int64_t pooledW, const char* where) {
-  TORCH_CHECK(pooledH > 0 && pooledW > 0, where, ": output size must be positive, got ", pooledH, "x", pooledW);
-  TORCH_CHECK(std::isfinite(spatialScale) && spatialScale > 0, where, ": spatial scale must be positive, got ",
+  TORCH_CHECK_VALUE(pooledH > 0 && pooledW > 0, where, ": output size must be positive, got ", pooledH, "x", pooledW);
+  TORCH_CHECK_VALUE(std::isfinite(spatialScale) && spatialScale > 0, where, ": spatial scale must be positive, got ",
               spatialScale);
 }
 
@@ -124,7 +124,7 @@ void checkBatchIndices(const at::Tensor& rois, int64_t batch, const char* where)
   auto index = rois.select(1, 0);
   bool ok = (index >= 0).all().item<bool>() && (index < batch).all().item<bool>() &&
             (index == index.floor()).all().item<bool>();
-  TORCH_CHECK(ok, where, ": rois[:, 0] must be integer batch indices in [0, ", batch, ")");
+  TORCH_CHECK_VALUE(ok, where, ": rois[:, 0] must be integer batch indices in [0, ", batch, ")");
 }
 
 class RoiAlignFunction : public torch::autograd::Function<RoiAlignFunction> {
@@ -158,8 +158,8 @@ class RoiAlignFunction : public torch::autograd::Function<RoiAlignFunction> {
 
 at::Tensor roiAlignForward(const at::Tensor& input, const at::Tensor& rois, double spatialScale, int64_t pooledH,
                            int64_t pooledW, int64_t samplingRatio, bool aligned) {
-  TORCH_CHECK(input.dim() == 4, "roiAlign: features must be [B, C, H, W], got ", input.sizes());
-  TORCH_CHECK(input.scalar_type() == at::kFloat || input.scalar_type() == at::kDouble,
+  TORCH_CHECK_VALUE(input.dim() == 4, "roiAlign: features must be [B, C, H, W], got ", input.sizes());
+  TORCH_CHECK_VALUE(input.scalar_type() == at::kFloat || input.scalar_type() == at::kDouble,
               "roiAlign: features must be float32 or float64, got ", input.scalar_type());
   checkRois(rois, input, "roiAlign");
   checkPooling(spatialScale, pooledH, pooledW, "roiAlign");
@@ -187,13 +187,13 @@ at::Tensor roiAlignForward(const at::Tensor& input, const at::Tensor& rois, doub
 at::Tensor roiAlignBackward(const at::Tensor& gradOutput, const at::Tensor& rois, double spatialScale, int64_t pooledH,
                             int64_t pooledW, int64_t batch, int64_t channels, int64_t height, int64_t width,
                             int64_t samplingRatio, bool aligned) {
-  TORCH_CHECK(gradOutput.scalar_type() == at::kFloat || gradOutput.scalar_type() == at::kDouble,
+  TORCH_CHECK_VALUE(gradOutput.scalar_type() == at::kFloat || gradOutput.scalar_type() == at::kDouble,
               "roiAlignBackward: gradient must be float32 or float64, got ", gradOutput.scalar_type());
   checkRois(rois, gradOutput, "roiAlignBackward");
   checkPooling(spatialScale, pooledH, pooledW, "roiAlignBackward");
-  TORCH_CHECK(batch >= 0 && channels >= 0 && height >= 0 && width >= 0,
+  TORCH_CHECK_VALUE(batch >= 0 && channels >= 0 && height >= 0 && width >= 0,
               "roiAlignBackward: input size must be non-negative");
-  TORCH_CHECK(gradOutput.dim() == 4 && gradOutput.size(0) == rois.size(0) && gradOutput.size(1) == channels &&
+  TORCH_CHECK_VALUE(gradOutput.dim() == 4 && gradOutput.size(0) == rois.size(0) && gradOutput.size(1) == channels &&
                   gradOutput.size(2) == pooledH && gradOutput.size(3) == pooledW,
               "roiAlignBackward: gradient must be [", rois.size(0), ", ", channels, ", ", pooledH, ", ", pooledW,
               "], got ", gradOutput.sizes());
@@ -224,9 +224,9 @@ at::Tensor roiAlign(const at::Tensor& input, const at::Tensor& rois, double spat
 
 at::Tensor assignFpnLevels(const at::Tensor& boxes, int64_t kMin, int64_t kMax, int64_t canonicalScale,
                            int64_t canonicalLevel, double eps) {
-  TORCH_CHECK(boxes.dim() == 2 && boxes.size(1) == 4, "assignFpnLevels: boxes must be [N, 4], got ", boxes.sizes());
-  TORCH_CHECK(kMin <= kMax, "assignFpnLevels: kMin ", kMin, " > kMax ", kMax);
-  TORCH_CHECK(canonicalScale > 0, "assignFpnLevels: canonical scale must be positive");
+  TORCH_CHECK_VALUE(boxes.dim() == 2 && boxes.size(1) == 4, "assignFpnLevels: boxes must be [N, 4], got ", boxes.sizes());
+  TORCH_CHECK_VALUE(kMin <= kMax, "assignFpnLevels: kMin ", kMin, " > kMax ", kMax);
+  TORCH_CHECK_VALUE(canonicalScale > 0, "assignFpnLevels: canonical scale must be positive");
   // LevelMapper: k = floor(k0 + log2(sqrt(area) / s0) + eps), clamped to the available levels.
   auto area = (boxes.select(1, 2) - boxes.select(1, 0)) * (boxes.select(1, 3) - boxes.select(1, 1));
   auto s = area.sqrt();
@@ -238,18 +238,18 @@ at::Tensor assignFpnLevels(const at::Tensor& boxes, int64_t kMin, int64_t kMax, 
 at::Tensor multiScaleRoiAlign(const std::vector<at::Tensor>& features, const std::vector<at::Tensor>& boxes,
                               const std::vector<std::pair<int64_t, int64_t>>& imageSizes, int64_t outputSize,
                               int64_t samplingRatio, int64_t canonicalScale, int64_t canonicalLevel) {
-  TORCH_CHECK(!features.empty(), "multiScaleRoiAlign: no feature maps");
-  TORCH_CHECK(!imageSizes.empty(), "multiScaleRoiAlign: no image sizes");
-  TORCH_CHECK(boxes.size() <= static_cast<size_t>(features[0].size(0)), "multiScaleRoiAlign: ", boxes.size(),
+  TORCH_CHECK_VALUE(!features.empty(), "multiScaleRoiAlign: no feature maps");
+  TORCH_CHECK_VALUE(!imageSizes.empty(), "multiScaleRoiAlign: no image sizes");
+  TORCH_CHECK_VALUE(boxes.size() <= static_cast<size_t>(features[0].size(0)), "multiScaleRoiAlign: ", boxes.size(),
               " box lists for a batch of ", features[0].size(0));
   for (const auto& f : features)
-    TORCH_CHECK(f.dim() == 4 && f.size(0) == features[0].size(0) && f.size(1) == features[0].size(1),
+    TORCH_CHECK_VALUE(f.dim() == 4 && f.size(0) == features[0].size(0) && f.size(1) == features[0].size(1),
                 "multiScaleRoiAlign: feature maps must be [B, C, H, W] with the same B and C, got ", f.sizes());
   // Scale of each map: 2^round(log2(map height / largest image height)), computed in float32
   // as torchvision does.
   int64_t maxH = 0;
   for (const auto& [h, w] : imageSizes) maxH = std::max(maxH, h);
-  TORCH_CHECK(maxH > 0, "multiScaleRoiAlign: image sizes must be positive");
+  TORCH_CHECK_VALUE(maxH > 0, "multiScaleRoiAlign: image sizes must be positive");
   std::vector<double> scales;
   for (const auto& f : features) {
     float approx = static_cast<float>(static_cast<double>(f.size(2)) / static_cast<double>(maxH));
@@ -261,7 +261,7 @@ at::Tensor multiScaleRoiAlign(const std::vector<at::Tensor>& features, const std
 
   std::vector<at::Tensor> rois;
   for (size_t i = 0; i < boxes.size(); ++i) {
-    TORCH_CHECK(boxes[i].dim() == 2 && boxes[i].size(1) == 4, "multiScaleRoiAlign: boxes[", i,
+    TORCH_CHECK_VALUE(boxes[i].dim() == 2 && boxes[i].size(1) == 4, "multiScaleRoiAlign: boxes[", i,
                 "] must be [N, 4], got ", boxes[i].sizes());
     rois.push_back(at::cat({at::full({boxes[i].size(0), 1}, static_cast<double>(i), boxes[i].options()), boxes[i]}, 1));
   }

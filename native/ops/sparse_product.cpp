@@ -12,12 +12,12 @@ namespace ir_rcnn::ops {
 namespace {
 
 void checkEntries(const at::Tensor& rows, const at::Tensor& cols, const at::Tensor& values, const at::Tensor& input) {
-  TORCH_CHECK(input.dim() == 2, "sparseProduct: input must be [N, C], got ", input.sizes());
-  TORCH_CHECK(rows.dim() == 1 && cols.sizes() == rows.sizes() && values.sizes() == rows.sizes(),
+  TORCH_CHECK_VALUE(input.dim() == 2, "sparseProduct: input must be [N, C], got ", input.sizes());
+  TORCH_CHECK_VALUE(rows.dim() == 1 && cols.sizes() == rows.sizes() && values.sizes() == rows.sizes(),
               "sparseProduct: rows, cols and values must be 1-D of one length, got ", rows.sizes(), ", ",
               cols.sizes(), ", ", values.sizes());
-  TORCH_CHECK(rows.scalar_type() == at::kLong && cols.scalar_type() == at::kLong, "sparseProduct: rows and cols must be int64");
-  TORCH_CHECK(values.scalar_type() == input.scalar_type(), "sparseProduct: values and input must have one dtype");
+  TORCH_CHECK_VALUE(rows.scalar_type() == at::kLong && cols.scalar_type() == at::kLong, "sparseProduct: rows and cols must be int64");
+  TORCH_CHECK_VALUE(values.scalar_type() == input.scalar_type(), "sparseProduct: values and input must have one dtype");
 }
 
 // The entries grouped by row with a stable counting sort: entries order[rowPtr[i] .. rowPtr[i+1])
@@ -103,7 +103,7 @@ at::Tensor sparseProduct(const at::Tensor& rows, const at::Tensor& cols, const a
 }
 
 at::Tensor entryDots(const at::Tensor& rows, const at::Tensor& cols, const at::Tensor& left, const at::Tensor& right) {
-  TORCH_CHECK(left.dim() == 2 && left.sizes() == right.sizes(), "entryDots: left and right must be [N, C] of one shape");
+  TORCH_CHECK_VALUE(left.dim() == 2 && left.sizes() == right.sizes(), "entryDots: left and right must be [N, C] of one shape");
   if (!left.is_cpu()) {
     // Chunked so that the gathered rows stay small: a full gather would be entries × C twice.
     const int64_t entries = rows.size(0);

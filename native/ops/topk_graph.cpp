@@ -21,14 +21,14 @@
 namespace ir_rcnn::ops {
 
 TopKGraph buildTopKGraph(const at::Tensor& scores, const at::Tensor& keep, int64_t k) {
-  TORCH_CHECK(scores.dim() == 2 && scores.size(0) == scores.size(1),
+  TORCH_CHECK_VALUE(scores.dim() == 2 && scores.size(0) == scores.size(1),
               "buildTopKGraph: scores must be a square [N, N] matrix, got ", scores.sizes());
-  TORCH_CHECK(keep.sizes() == scores.sizes(), "buildTopKGraph: keep must have the shape of scores ",
+  TORCH_CHECK_VALUE(keep.sizes() == scores.sizes(), "buildTopKGraph: keep must have the shape of scores ",
               scores.sizes(), ", got ", keep.sizes());
-  TORCH_CHECK(keep.scalar_type() == at::kBool, "buildTopKGraph: keep must be bool, got ", keep.scalar_type());
-  TORCH_CHECK(scores.scalar_type() == at::kFloat || scores.scalar_type() == at::kDouble,
+  TORCH_CHECK_VALUE(keep.scalar_type() == at::kBool, "buildTopKGraph: keep must be bool, got ", keep.scalar_type());
+  TORCH_CHECK_VALUE(scores.scalar_type() == at::kFloat || scores.scalar_type() == at::kDouble,
               "buildTopKGraph: scores must be float32 or float64, got ", scores.scalar_type());
-  TORCH_CHECK(k >= 0, "buildTopKGraph: k must be >= 0, got ", k);
+  TORCH_CHECK_VALUE(k >= 0, "buildTopKGraph: k must be >= 0, got ", k);
 
   // The selection runs on the CPU; a CUDA graph is moved back at the end.
   const at::Device device = scores.device();
@@ -80,7 +80,7 @@ TopKGraph buildTopKGraph(const at::Tensor& scores, const at::Tensor& keep, int64
       }
     });
   });
-  TORCH_CHECK(!sawNaN, "buildTopKGraph: scores contain NaN");
+  TORCH_CHECK_VALUE(!sawNaN, "buildTopKGraph: scores contain NaN");
 
   TopKGraph graph;
   graph.rowPtr = rowPtr.to(device);

@@ -3,6 +3,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "error.h"
+
 #ifdef IR_RCNN_WITH_C10D
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
@@ -55,8 +57,8 @@ void finish(const c10::intrusive_ptr<c10d::Work>& work, const char* what, const 
   } catch (const std::exception& e) {
     std::string reason = e.what();
     if (auto nl = reason.find('\n'); nl != std::string::npos) reason.resize(nl);
-    throw std::runtime_error(std::string("distributed ") + what + " failed at " + where(o) +
-                             " (a peer stopped or is unreachable): " + reason);
+    throw UserError(std::string("distributed ") + what + " failed at " + where(o) + " (a peer stopped or is unreachable): " + reason,
+                    ErrorCode::Distributed);
   }
 }
 
@@ -64,10 +66,11 @@ void finish(const c10::intrusive_ptr<c10d::Work>& work, const char* what, const 
 
 Distributed::Distributed(const DistributedOptions& options, c10::Device device)
     : options_(options), impl_(std::make_unique<Impl>()) {
-  if (options.worldSize < 1) throw std::invalid_argument("WORLD_SIZE: expected an integer >= 1");
+  if (options.worldSize < 1) throw UserError("WORLD_SIZE: expected an integer >= 1", ErrorCode::Distributed);
   if (options.rank < 0 || options.rank >= options.worldSize)
-    throw std::invalid_argument("RANK: expected an integer in [0, WORLD_SIZE)");
-  if (options.masterPort < 1 || options.masterPort > 65535) throw std::invalid_argument("MASTER_PORT: expected a port in [1, 65535]");
+    throw UserError("RANK: expected an integer in [0, WORLD_SIZE)", ErrorCode::Distributed);
+  if (options.masterPort < 1 || options.masterPort > 65535)
+    throw UserError("MASTER_PORT: expected a port in [1, 65535]", ErrorCode::Distributed);
   try {
     c10d::TCPStoreOptions storeOptions;
     storeOptions.port = static_cast<uint16_t>(options.masterPort);
@@ -84,20 +87,20 @@ Distributed::Distributed(const DistributedOptions& options, c10::Device device)
       nccl->timeout = options.timeout;
       impl_->group = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, options.rank, options.worldSize, nccl);
 #else
-      throw std::invalid_argument("distributed training on CUDA needs a LibTorch with NCCL");
+      throw UserError("distributed training on CUDA needs a LibTorch with NCCL", ErrorCode::Distributed);
 #endif
     } else {
       auto gloo = c10d::ProcessGroupGloo::Options::create(options.timeout);
       gloo->devices.push_back(glooDevice(options));
       impl_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, options.rank, options.worldSize, gloo);
     }
-  } catch (const std::invalid_argument&) {
+  } catch (const UserError&) {
     throw;
   } catch (const std::exception& e) {
     std::string reason = e.what();
     if (auto nl = reason.find('\n'); nl != std::string::npos) reason.resize(nl);
-    throw std::runtime_error("distributed rendezvous at " + where(options) + " failed within " +
-                             secondsText(options.timeout) + " s: " + reason);
+    throw UserError("distributed rendezvous at " + where(options) + " failed within " + secondsText(options.timeout) + " s: " + reason,
+                    ErrorCode::Distributed);
   }
 }
 
@@ -157,7 +160,7 @@ void Distributed::allreduceMean(const std::vector<at::Tensor>& tensors) {
 bool distributedAvailable() { return false; }
 struct Distributed::Impl {};
 Distributed::Distributed(const DistributedOptions& options, c10::Device) : options_(options) {
-  throw std::invalid_argument("distributed training: this build of ir-rcnn has no c10d (LibTorch without distributed support)");
+  throw UserError("distributed training: this build of ir-rcnn has no c10d (LibTorch without distributed support)", ErrorCode::Distributed);
 }
 Distributed::~Distributed() = default;
 void Distributed::broadcast(const std::vector<at::Tensor>&) {}

@@ -13,13 +13,13 @@
 
 namespace ir_rcnn::train {
 
-struct DistributedOptions {
-  std::string masterAddr = "127.0.0.1";
-  int masterPort = 29500;
-  int rank = 0;
-  int worldSize = 1;
-  std::chrono::milliseconds timeout{60000};
-  size_t bucketBytes = 25u << 20;  // as torch DDP's default bucket_cap_mb
+struct DistributedOptions {  // all given by the caller (src/train/native_trainer.ts)
+  std::string masterAddr;
+  int masterPort{};
+  int rank{};
+  int worldSize{};
+  std::chrono::milliseconds timeout{};
+  size_t bucketBytes = 25u << 20;  // not an option: torch DDP's default bucket_cap_mb
 };
 
 // True when this build has c10d (IR_RCNN_WITH_C10D).

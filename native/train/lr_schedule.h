@@ -8,12 +8,12 @@
 
 namespace ir_rcnn::train {
 
-struct LrSchedule {
-  double baseLr = 0.02;
-  double warmupFactor = 1.0 / 1000;
-  int64_t warmupIters = 1000;
+struct LrSchedule {  // no defaults: the solver config (src/train/solver.ts) gives every field
+  double baseLr{};
+  double warmupFactor{};
+  int64_t warmupIters{};
   std::vector<int64_t> milestones;  // iterations, ascending
-  double gamma = 0.1;
+  double gamma{};
 
   // Throws std::invalid_argument naming the bad field.
   void validate() const;

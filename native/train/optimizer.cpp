@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "error.h"
+
 namespace ir_rcnn::train {
 
 SGD::SGD(std::vector<std::pair<std::string, at::Tensor>> params, double momentum, double weightDecay)
@@ -33,9 +35,11 @@ void SGD::loadMomentumBuffers(const std::map<std::string, at::Tensor>& buffers) 
   std::map<std::string, at::Tensor> loaded;
   for (const auto& [name, buffer] : buffers) {
     auto it = std::find_if(params_.begin(), params_.end(), [&](const auto& p) { return p.first == name; });
-    if (it == params_.end()) throw std::invalid_argument("optimizer state: no trainable parameter '" + name + "'");
+    if (it == params_.end()) throw UserError("checkpoint: momentum of " + name + ", which is not a trainable parameter", ErrorCode::Weights);
     if (!buffer.sizes().equals(it->second.sizes()))
-      throw std::invalid_argument("optimizer state: momentum buffer '" + name + "' has the wrong shape");
+      throw UserError("checkpoint: momentum of " + name + " has shape " + c10::str(buffer.sizes()) + " but the parameter " +
+                          c10::str(it->second.sizes()),
+                      ErrorCode::Weights);
     loaded.emplace(name, buffer.to(it->second.options()).clone());
   }
   buffers_ = std::move(loaded);

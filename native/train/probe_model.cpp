@@ -37,7 +37,7 @@ struct ProbeImpl : torch::nn::Module {
 TrainModel makeProbeModel(int64_t numClasses) {
   if (numClasses < 2) throw std::invalid_argument("numClasses: expected an integer >= 2 (background included)");
   auto probe = std::make_shared<ProbeImpl>(numClasses);
-  return {probe, [probe](const MicroBatch& batch) { return probe->losses(batch); }};
+  return {probe, [probe](const MicroBatch& batch, at::Generator&) { return probe->losses(batch); }};
 }
 
 }  // namespace ir_rcnn::train

@@ -1,11 +1,15 @@
 #include "train/trainer.h"
 
-#include "model/autocast_scope.h"
+#include <ATen/CPUGeneratorImpl.h>
 
 #include <cmath>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
+
+#include "error.h"
+#include "model/autocast_scope.h"
+#include "model/state_dict.h"
 
 namespace ir_rcnn::train {
 
@@ -17,7 +21,10 @@ const char* kMomentum = "optimizer.momentum.";
 }  // namespace
 
 Trainer::Trainer(TrainModel model, TrainerOptions options, std::unique_ptr<Distributed> ddp)
-    : model_(std::move(model)), options_(std::move(options)), ddp_(std::move(ddp)) {
+    : model_(std::move(model)),
+      options_(std::move(options)),
+      ddp_(std::move(ddp)),
+      generator_(at::make_generator<at::CPUGeneratorImpl>(options_.seed)) {
   options_.schedule.validate();
   if (options_.clipGradNorm < 0 || !std::isfinite(options_.clipGradNorm))
     throw std::invalid_argument("clipGradNorm: expected a number >= 0 (0 turns clipping off)");
@@ -35,8 +42,7 @@ Trainer::Trainer(TrainModel model, TrainerOptions options, std::unique_ptr<Distr
   }
   if (ddp_) {
     std::vector<at::Tensor> all;
-    for (auto& p : model_.module->parameters(true)) all.push_back(p.data());
-    for (auto& b : model_.module->buffers(true)) all.push_back(b);
+    for (auto& [name, tensor] : model::stateTensors(*model_.module)) all.push_back(tensor.detach());
     ddp_->broadcast(all);
   }
 }
@@ -64,7 +70,7 @@ StepResult Trainer::step(const std::vector<MicroBatch>& microBatches, bool reque
     std::map<std::string, at::Tensor> losses;
     {
       model::AutocastScope autocast(options_.amp, c10::DeviceType::CUDA);
-      losses = model_.losses(microBatches[m]);
+      losses = model_.losses(microBatches[m], generator_);
     }
     if (losses.empty()) throw std::runtime_error("model: returned no loss terms");
     std::vector<at::Tensor> values;
@@ -135,13 +141,11 @@ StepResult Trainer::step(const std::vector<MicroBatch>& microBatches, bool reque
 
 std::map<std::string, at::Tensor> Trainer::state() const {
   std::map<std::string, at::Tensor> out;
-  for (auto& item : model_.module->named_parameters(true)) out[kModel + item.key()] = item.value().detach().cpu().clone();
-  for (auto& item : model_.module->named_buffers(true)) out[kModel + item.key()] = item.value().detach().cpu().clone();
+  for (auto& [name, tensor] : model::exportState(*model_.module)) out[kModel + name] = tensor;
   for (auto& [name, buffer] : sgd_->momentumBuffers()) out[kMomentum + name] = buffer.cpu().clone();
   {
-    auto generator = at::detail::getDefaultCPUGenerator();
-    std::lock_guard<std::mutex> lock(generator.mutex());
-    out["rng.cpu"] = generator.get_state();
+    std::lock_guard<std::mutex> lock(generator_.mutex());
+    out["rng.cpu"] = generator_.get_state();
   }
   if (options_.amp) {
     out["amp.scale"] = ampScale_.cpu().clone();
@@ -151,37 +155,24 @@ std::map<std::string, at::Tensor> Trainer::state() const {
 }
 
 void Trainer::loadState(const std::map<std::string, at::Tensor>& state, int64_t iteration) {
-  if (iteration < 0) throw std::invalid_argument("checkpoint: iteration must be >= 0");
-  torch::NoGradGuard noGrad;
-  std::map<std::string, at::Tensor> targets;
-  for (auto& item : model_.module->named_parameters(true)) targets[item.key()] = item.value();
-  for (auto& item : model_.module->named_buffers(true)) targets[item.key()] = item.value();
-  std::map<std::string, at::Tensor> momentum;
-  size_t modelCount = 0;
+  if (iteration < 0) throw UserError("checkpoint: iteration must be >= 0");
+  std::map<std::string, at::Tensor> modelState, momentum;
   for (auto& [key, value] : state) {
     if (key.rfind(kModel, 0) == 0) {
-      std::string name = key.substr(std::strlen(kModel));
-      auto it = targets.find(name);
-      if (it == targets.end()) throw std::invalid_argument("checkpoint: unexpected model tensor '" + name + "'");
-      if (!value.sizes().equals(it->second.sizes()))
-        throw std::invalid_argument("checkpoint: model tensor '" + name + "' has the wrong shape");
-      ++modelCount;
+      modelState[key.substr(std::strlen(kModel))] = value;
     } else if (key.rfind(kMomentum, 0) == 0) {
       momentum[key.substr(std::strlen(kMomentum))] = value;
     } else if (key != "rng.cpu" && key != "amp.scale" && key != "amp.growth") {
-      throw std::invalid_argument("checkpoint: unexpected tensor '" + key + "'");
+      throw UserError("checkpoint: unexpected tensor '" + key + "'", ErrorCode::Weights);
     }
   }
-  if (modelCount != targets.size())
-    throw std::invalid_argument("checkpoint: has " + std::to_string(modelCount) + " of the model's " +
-                                std::to_string(targets.size()) + " tensors");
-  // Checked everything first: a bad checkpoint leaves the trainer as it was.
+  // Everything is checked before anything is copied: a bad checkpoint leaves the trainer as it was.
+  const model::StateCopies copies = model::matchState(*model_.module, modelState, "checkpoint", /*complete=*/true);
   sgd_->loadMomentumBuffers(momentum);
-  for (auto& [name, target] : targets) target.copy_(state.at(kModel + name).to(target.dtype()));
+  model::copyState(copies);
   if (auto it = state.find("rng.cpu"); it != state.end()) {
-    auto generator = at::detail::getDefaultCPUGenerator();
-    std::lock_guard<std::mutex> lock(generator.mutex());
-    generator.set_state(it->second.to(at::kByte));
+    std::lock_guard<std::mutex> lock(generator_.mutex());
+    generator_.set_state(it->second.to(at::kByte));
   }
   if (options_.amp) {
     if (auto it = state.find("amp.scale"); it != state.end()) ampScale_.copy_(it->second);

@@ -25,19 +25,21 @@ struct MicroBatch {
   std::vector<model::Target> targets;  // in the pixels of their image
 };
 
-// What the trainer trains: a module and its named loss terms on a micro-batch (in train mode).
+// What the trainer trains: a module and its named loss terms on a micro-batch (in train mode),
+// with every random draw taken from the given generator.
 struct TrainModel {
   std::shared_ptr<torch::nn::Module> module;
-  std::function<std::map<std::string, at::Tensor>(const MicroBatch&)> losses;
+  std::function<std::map<std::string, at::Tensor>(const MicroBatch&, at::Generator&)> losses;
 };
 
-struct TrainerOptions {
+struct TrainerOptions {  // no defaults: the solver config (src/train/solver.ts) gives every field
   LrSchedule schedule;
-  double momentum = 0.9;
-  double weightDecay = 1e-4;
-  double clipGradNorm = 0;  // 0: no clipping
-  bool amp = false;         // CUDA only
+  double momentum{};
+  double weightDecay{};
+  double clipGradNorm{};  // 0: no clipping
+  bool amp{};             // CUDA only
   c10::Device device = c10::kCPU;
+  uint64_t seed{};        // of the trainer's random stream (sampling, the training-size draw)
 };
 
 struct StepResult {
@@ -60,7 +62,8 @@ class Trainer {
 
   int64_t iteration() const { return iteration_; }
   // Everything a resume needs besides the data order: "model.<name>" (parameters and buffers),
-  // "optimizer.momentum.<name>", "rng.cpu", and "amp.scale" / "amp.growth" when AMP is on.
+  // "optimizer.momentum.<name>", "rng.cpu" (the trainer's generator), and "amp.scale" /
+  // "amp.growth" when AMP is on.
   std::map<std::string, at::Tensor> state() const;
   void loadState(const std::map<std::string, at::Tensor>& state, int64_t iteration);
 
@@ -74,6 +77,9 @@ class Trainer {
   std::unique_ptr<SGD> sgd_;
   int64_t iteration_ = 0;
   at::Tensor ampScale_, ampGrowth_;
+  // The trainer's own CPU generator: nothing else in the process (a Detector.losses call with a
+  // seed, another trainer) draws from it or reseeds it, so a run's stream is its seed's alone.
+  mutable at::Generator generator_;
 };
 
 }  // namespace ir_rcnn::train

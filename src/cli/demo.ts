@@ -3,17 +3,18 @@
 // small-object set, evaluates both and prints the paper's Table 3 (see src/demo). Progress goes to
 // stderr, the table to stdout, everything else into the report folder.
 import { DEMO_DEFAULTS, runDemo } from '../demo/experiment';
+import { LARGE_DEMO_DEFAULTS, runLargeDemo } from '../demo/large';
 import { setNumThreads } from '../native';
 import { UsageError, optNumber, optString, parseArgs } from './args';
 
 const USAGE =
   'usage: ir-rcnn demo [--out DIR] [--ablation] [--seeds N] [--images N] [--val-images M] [--iterations N] ' +
-  '[--image-size PX] [--data-seed S] [--draw N] [--threads N]';
+  '[--image-size PX] [--data-seed S] [--draw N] [--threads N] | --large [--out DIR] [--images N] [--val-images M] [--iterations N] [--tile PX] [--scene-size PX]';
 
 export async function run(argv: string[]): Promise<void> {
   const args = parseArgs(argv, {
-    values: ['out', 'seeds', 'images', 'val-images', 'iterations', 'image-size', 'data-seed', 'draw', 'threads'],
-    flags: ['ablation', 'help'],
+    values: ['out', 'seeds', 'images', 'val-images', 'iterations', 'image-size', 'data-seed', 'draw', 'threads', 'tile', 'scene-size'],
+    flags: ['ablation', 'help', 'large'],
   });
   if (args.options.has('help')) {
     process.stdout.write(`${USAGE}\n`);
@@ -21,6 +22,8 @@ export async function run(argv: string[]): Promise<void> {
   }
   if (args.positional.length) throw new UsageError(`unexpected argument '${args.positional[0]}'; ${USAGE}`);
   const threads = optNumber(args, 'threads', { integer: true, min: 1, max: 1024 });
+  if (threads !== undefined) setNumThreads(threads);
+  if (args.options.has('large')) return runLarge(args);
   const options = {
     out: optString(args, 'out') ?? DEMO_DEFAULTS.out,
     images: optNumber(args, 'images', { integer: true, min: 1 }) ?? DEMO_DEFAULTS.images,
@@ -33,9 +36,28 @@ export async function run(argv: string[]): Promise<void> {
     drawImages: optNumber(args, 'draw', { integer: true, min: 0, max: 1000 }) ?? DEMO_DEFAULTS.drawImages,
   };
   if (options.out.trim() === '') throw new UsageError('--out: expected a folder');
-  if (threads !== undefined) setNumThreads(threads);
   const log = (line: string): void => void process.stderr.write(`demo: ${line}\n`);
   const result = await runDemo({ ...options, log, progressStream: process.stderr });
   log(`done in ${(result.wallSeconds / 60).toFixed(1)} min; report in ${options.out} (metrics.json, table.md, loss_curves.png, ap_by_size.png, val_images/)`);
+  process.stdout.write(`${result.table}\n`);
+}
+
+/** `demo --large`: sliced training and detection on large synthetic scenes (src/demo/large.ts). */
+async function runLarge(args: ReturnType<typeof parseArgs>): Promise<void> {
+  const smallOnly = ['seeds', 'image-size', 'draw', 'ablation'].find((name) => args.options.has(name));
+  if (smallOnly) throw new UsageError(`option --${smallOnly} is not one of --large's; ${USAGE}`);
+  const log = (line: string): void => void process.stderr.write(`demo --large: ${line}\n`);
+  const result = await runLargeDemo({
+    out: optString(args, 'out') ?? LARGE_DEMO_DEFAULTS.out,
+    sceneSize: optNumber(args, 'scene-size', { integer: true, min: 256, max: 4096 }) ?? LARGE_DEMO_DEFAULTS.sceneSize,
+    images: optNumber(args, 'images', { integer: true, min: 1 }) ?? LARGE_DEMO_DEFAULTS.images,
+    valImages: optNumber(args, 'val-images', { integer: true, min: 1 }) ?? LARGE_DEMO_DEFAULTS.valImages,
+    tile: optNumber(args, 'tile', { integer: true, min: 64 }) ?? LARGE_DEMO_DEFAULTS.tile,
+    overlap: LARGE_DEMO_DEFAULTS.overlap,
+    iterations: optNumber(args, 'iterations', { integer: true, min: 1 }) ?? LARGE_DEMO_DEFAULTS.iterations,
+    dataSeed: optNumber(args, 'data-seed', { integer: true, min: 0 }) ?? LARGE_DEMO_DEFAULTS.dataSeed,
+    log,
+  });
+  log(`done in ${(result.wallSeconds / 60).toFixed(1)} min; report in ${result.options.out} (large.md, large.json)`);
   process.stdout.write(`${result.table}\n`);
 }

@@ -1,13 +1,53 @@
 // `ir-rcnn detect IMAGE... --weights FILE [--config NAME|FILE] [--num-classes N]
-//   [--score-thresh X] [--max-dets N] [--device cpu|cuda] [--batch-size N] [--allow-missing] [--allow-unexpected]`
-// Prints [{ "file", "detections": [{ "bbox": [x, y, w, h], "score", "category_id" }] }].
-import { Detector } from '../detector';
+//   [--score-thresh X] [--max-dets N] [--device cpu|cuda] [--batch-size N] [--allow-missing] [--allow-unexpected]
+//   [--tile PX [--tile-overlap R] [--no-full-image] [--merge nms|nmm] [--match-metric iou|ios]
+//   [--match-threshold X] [--class-agnostic] [--relation-scope tile|image]]`
+// Prints [{ "file", "detections": [{ "bbox": [x, y, w, h], "score", "category_id" }] }]. With
+// --tile (sliced detection of large images) a progress line per image goes to stderr.
+import { Detector, type DetectOptions } from '../detector';
 import { optNumber, optString, parseArgs, printJson, UsageError } from './args';
 
-const USAGE = 'usage: ir-rcnn detect IMAGE... --weights FILE [--config NAME|FILE] [--num-classes N] [--score-thresh X] [--max-dets N] [--device cpu|cuda] [--batch-size N] [--allow-missing] [--allow-unexpected]';
+const USAGE =
+  'usage: ir-rcnn detect IMAGE... --weights FILE [--config NAME|FILE] [--num-classes N] [--score-thresh X] [--max-dets N] ' +
+  '[--device cpu|cuda] [--batch-size N] [--allow-missing] [--allow-unexpected] [--tile PX [--tile-overlap R] [--no-full-image] ' +
+  '[--merge nms|nmm] [--match-metric iou|ios] [--match-threshold X] [--class-agnostic] [--relation-scope tile|image]]';
+
+const SLICING_VALUES = ['tile-overlap', 'merge', 'match-metric', 'match-threshold', 'relation-scope'];
+const SLICING_FLAGS = ['no-full-image', 'class-agnostic'];
+
+/** `value` when it is one of `choices`, else a usage error naming the option. */
+function choice<T extends string>(value: string | undefined, option: string, choices: readonly T[]): T | undefined {
+  if (value === undefined || (choices as readonly string[]).includes(value)) return value as T | undefined;
+  throw new UsageError(`option --${option}: expected ${choices.join(' or ')}, got '${value}'`);
+}
+
+/** The sliced-detection options of the command line (none without --tile). */
+function slicingOptions(args: ReturnType<typeof parseArgs>): DetectOptions {
+  const size = optNumber(args, 'tile', { integer: true, min: 1 });
+  if (size === undefined) {
+    const stray = [...SLICING_VALUES, ...SLICING_FLAGS].find((name) => args.options.has(name));
+    if (stray) throw new UsageError(`option --${stray} needs --tile; ${USAGE}`);
+    return {};
+  }
+  return {
+    tiles: { size, overlap: optNumber(args, 'tile-overlap', { min: 0, max: 0.99 }) },
+    fullImage: !args.options.has('no-full-image'),
+    merge: choice(optString(args, 'merge'), 'merge', ['nms', 'nmm'] as const),
+    matchMetric: choice(optString(args, 'match-metric'), 'match-metric', ['iou', 'ios'] as const),
+    matchThreshold: optNumber(args, 'match-threshold', { min: 0, max: 1 }),
+    classAgnostic: args.options.has('class-agnostic'),
+    relationScope: choice(optString(args, 'relation-scope'), 'relation-scope', ['tile', 'image'] as const),
+    onProgress: ({ image, done, total }) => {
+      if (done === total) process.stderr.write(`detect: ${args.positional[image]}: ${total} tiles\n`);
+    },
+  };
+}
 
 export async function run(argv: string[]): Promise<void> {
-  const args = parseArgs(argv, { values: ['weights', 'config', 'num-classes', 'score-thresh', 'max-dets', 'device', 'batch-size'], flags: ['allow-missing', 'allow-unexpected'] });
+  const args = parseArgs(argv, {
+    values: ['weights', 'config', 'num-classes', 'score-thresh', 'max-dets', 'device', 'batch-size', 'tile', ...SLICING_VALUES],
+    flags: ['allow-missing', 'allow-unexpected', ...SLICING_FLAGS],
+  });
   const weights = optString(args, 'weights');
   if (args.positional.length === 0) throw new UsageError(`no images given; ${USAGE}`);
   if (weights === undefined) throw new UsageError(`--weights is required; ${USAGE}`);
@@ -15,6 +55,7 @@ export async function run(argv: string[]): Promise<void> {
   const scoreThreshold = optNumber(args, 'score-thresh', { min: 0, max: 1 });
   const maxDetections = optNumber(args, 'max-dets', { integer: true, min: 0 });
   const batchSize = optNumber(args, 'batch-size', { integer: true, min: 1 });
+  const slicing = slicingOptions(args);
   const detector = await Detector.load({
     config: optString(args, 'config') ?? 'faster_rcnn_r50_fpn_coco',
     weights,
@@ -23,7 +64,7 @@ export async function run(argv: string[]): Promise<void> {
     allowMissing: args.options.has('allow-missing'),
     allowUnexpected: args.options.has('allow-unexpected'),
   });
-  const results = await detector.detect(args.positional, { scoreThreshold, maxDetections, batchSize });
+  const results = await detector.detect(args.positional, { scoreThreshold, maxDetections, batchSize, ...slicing });
   await printJson(
     results.map((result, i) => ({
       file: args.positional[i],

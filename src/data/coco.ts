@@ -53,11 +53,16 @@ function isTrainableBox(annotations: CocoAnnotations['annotations'], a: number):
   return !annotations.iscrowd[a] && annotations.bbox[4 * a + 2] > 0 && annotations.bbox[4 * a + 3] > 0;
 }
 
+/** The annotations of image `imageIndex` (an index into ann.images), as indices into ann.annotations, in file order. */
+export function imageAnnotationRows(ann: CocoAnnotations, imageIndex: number): Int32Array {
+  const { offsets, order } = perImageIndex(ann);
+  return order.subarray(offsets[imageIndex], offsets[imageIndex + 1]);
+}
+
 /** The trainable boxes and the crowd regions of image `imageIndex` (an index into ann.images). */
 export function imageAnnotations(ann: CocoAnnotations, imageIndex: number): ImageTargets {
-  const { offsets, order } = perImageIndex(ann);
   const { bbox, iscrowd, categoryIndex } = ann.annotations;
-  const rows = order.subarray(offsets[imageIndex], offsets[imageIndex + 1]);
+  const rows = imageAnnotationRows(ann, imageIndex);
   const trainable = rows.filter((a) => isTrainableBox(ann.annotations, a));
   const crowd = rows.filter((a) => iscrowd[a] !== 0);
   return {

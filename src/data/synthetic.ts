@@ -72,7 +72,11 @@ export function renderSyntheticImage(seed: number, size = 320): SyntheticImage {
   const objectColor = (): Rgb => hsv(random.next(), random.uniform(0.25, 0.7), random.uniform(0.4, 0.95));
 
   const objects: SyntheticObject[] = [];
-  const clusters = random.int(3, 6);
+  // Objects keep their absolute pixel sizes at every image size; past 320 px, a larger image
+  // holds proportionally more clusters and distractors (per side, as a wider view of a scene),
+  // so a 2048-px frame is a large scene of small objects, not a 320-px scene enlarged.
+  const density = Math.max(1, size / 320);
+  const clusters = Math.round(random.int(3, 6) * density);
   for (let c = 0; c < clusters; c++) {
     const category = random.int(0, SYNTHETIC_CATEGORIES.length - 1);
     const side = Math.exp(random.uniform(Math.log(6), Math.log(22)));
@@ -102,7 +106,7 @@ export function renderSyntheticImage(seed: number, size = 320): SyntheticImage {
     }
   }
 
-  const distractors = random.int(4, 12);
+  const distractors = Math.round(random.int(4, 12) * density);
   for (let d = 0; d < distractors; d++) {
     const s = Math.exp(random.uniform(Math.log(6), Math.log(30)));
     const kind = random.int(0, DISTRACTORS.length);

@@ -174,7 +174,7 @@ export async function runTraining(options: LoopOptions): Promise<TrainResult> {
   } finally {
     reporter?.finish();
     await source?.close?.();
-    await trainer.close();
+    await trainer.dispose();
   }
 }
 

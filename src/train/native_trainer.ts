@@ -1,23 +1,11 @@
 // Typed access to the addon's trainer (native/addon/train_bindings.cpp): create, step, save and
-// restore state, close. Everything else about training lives in TypeScript.
+// restore state, dispose. Everything else about training lives in TypeScript.
 import type { ModelConfig } from '../config';
-import { nativeFunction } from '../native';
-import type { Tensor } from '../types';
+import { nativeModelConfig } from '../config/native';
+import { IrRcnnError } from '../errors';
+import { nativeFunction, nativeTargets, type NativeTargets } from '../native';
+import type { ImageTargets, RgbImage, Tensor } from '../types';
 
-/** One image and its ground truth as the trainer takes them (image pixels, HWC RGB). */
-export interface RgbImage {
-  data: Uint8Array;
-  height: number;
-  width: number;
-}
-export interface ImageTargets {
-  /** x1, y1, x2, y2 per box. */
-  boxes: Float32Array;
-  /** 1..numClasses-1 per box (0 is background). */
-  labels: Int32Array;
-  /** x1, y1, x2, y2 per iscrowd region (ignored: never a positive). */
-  crowdBoxes: Float32Array;
-}
 export interface TrainBatch {
   images: RgbImage[];
   targets: ImageTargets[];
@@ -31,6 +19,9 @@ export interface DistributedOptions {
   /** A peer that does not answer within this time fails the run (default 60 s). */
   timeoutMs?: number;
 }
+
+/** A peer's default time to answer. */
+const DEFAULT_TIMEOUT_MS = 60000;
 
 export interface NativeTrainerOptions {
   /** 'detector': the Faster R-CNN / IR R-CNN of modelConfig; 'probe': a tiny model for testing the training machinery. */
@@ -73,36 +64,40 @@ export interface TrainerState {
   tensors: Record<string, Tensor>;
 }
 
-interface NativeTensor {
-  data: Uint8Array | Float32Array | Int32Array;
-  shape: number[];
-}
 interface NativeBatch {
-  images: NativeTensor[];
-  targets: { boxes: NativeTensor; labels: NativeTensor; crowdBoxes: NativeTensor }[];
+  images: RgbImage[];
+  targets: NativeTargets[];
 }
 
 function toNative(batch: TrainBatch): NativeBatch {
-  if (batch.images.length !== batch.targets.length) {
-    throw new Error(`trainer: a batch has ${batch.images.length} images but ${batch.targets.length} targets`);
-  }
+  return { images: batch.images, targets: nativeTargets(batch.targets) };
+}
+
+/** The options as the addon takes them: every one given, and only those of the model's kind. */
+function nativeOptions(options: NativeTrainerOptions): object {
+  const { model, modelConfig, initialWeights, numClasses, distributed, ...solver } = options;
+  if (model === 'detector' && !modelConfig) throw new IrRcnnError('ERR_INVALID_ARGUMENT', 'trainer: the detector needs a modelConfig');
   return {
-    images: batch.images.map((image) => ({ data: image.data, shape: [image.height, image.width, 3] })),
-    targets: batch.targets.map((t) => ({
-      boxes: { data: t.boxes, shape: [t.boxes.length / 4, 4] },
-      labels: { data: t.labels, shape: [t.labels.length] },
-      crowdBoxes: { data: t.crowdBoxes, shape: [t.crowdBoxes.length / 4, 4] },
-    })),
+    model,
+    ...(modelConfig && model === 'detector' ? { modelConfig: nativeModelConfig(modelConfig), initialWeights } : { numClasses }),
+    ...solver,
+    distributed: distributed && { ...distributed, timeoutMs: distributed.timeoutMs ?? DEFAULT_TIMEOUT_MS },
   };
 }
 
-/** The native trainer (argument errors reject, never throw). One step at a time; close() frees it and leaves the process group. */
+/** The opaque native trainer. */
+type Handle = { readonly __trainer: unique symbol };
+
+/**
+ * The native trainer (argument errors reject, never throw). One step at a time; dispose() frees
+ * it and leaves the process group (`await using trainer = await NativeTrainer.create(...)`).
+ */
 export class NativeTrainer {
-  private constructor(private handle: number | undefined) {}
+  private constructor(private readonly handle: Handle) {}
 
   static async create(options: NativeTrainerOptions): Promise<NativeTrainer> {
-    const create = nativeFunction<(o: NativeTrainerOptions) => Promise<number>>('trainerCreate');
-    return new NativeTrainer(await create(options));
+    const create = nativeFunction<(o: object) => Promise<Handle>>('trainerCreate');
+    return new NativeTrainer(await create(nativeOptions(options)));
   }
 
   /**
@@ -110,28 +105,25 @@ export class NativeTrainer {
    * rank to stop after this step: result.stop is then true on all of them.
    */
   async step(microBatches: TrainBatch[], requestStop = false): Promise<StepResult> {
-    const step = nativeFunction<(h: number, b: NativeBatch[], stop: boolean) => Promise<StepResult>>('trainerStep');
-    return step(this.open(), microBatches.map(toNative), requestStop);
+    const step = nativeFunction<(h: Handle, b: NativeBatch[], stop: boolean) => Promise<StepResult>>('trainerStep');
+    return step(this.handle, microBatches.map(toNative), requestStop);
   }
 
   async state(): Promise<TrainerState> {
-    return nativeFunction<(h: number) => Promise<TrainerState>>('trainerState')(this.open());
+    return nativeFunction<(h: Handle) => Promise<TrainerState>>('trainerState')(this.handle);
   }
 
   async loadState(state: TrainerState): Promise<void> {
-    return nativeFunction<(h: number, s: TrainerState) => Promise<void>>('trainerLoadState')(this.open(), state);
+    return nativeFunction<(h: Handle, s: TrainerState) => Promise<void>>('trainerLoadState')(this.handle, state);
   }
 
-  async close(): Promise<void> {
-    if (this.handle === undefined) return;
-    const handle = this.handle;
-    this.handle = undefined;
-    await nativeFunction<(h: number) => Promise<void>>('trainerClose')(handle);
+  /** Frees the trainer once a running step is done, and leaves the process group; later calls reject with ERR_DISPOSED. */
+  async dispose(): Promise<void> {
+    return nativeFunction<(h: Handle) => Promise<void>>('trainerDispose')(this.handle);
   }
 
-  private open(): number {
-    if (this.handle === undefined) throw new Error('trainer: already closed');
-    return this.handle;
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.dispose();
   }
 }
 

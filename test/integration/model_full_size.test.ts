@@ -9,6 +9,7 @@ import { Detector } from '../../src/detector';
 import { decodeRgb } from '../../src/image';
 import { seededStateDict } from '../support/model_seeded_weights';
 import { FIXTURES as FIXTURE_ROOT } from '../support/paths';
+import { traceDetector } from '../../src/testing';
 
 const FIXTURES = path.join(FIXTURE_ROOT, 'full_size');
 
@@ -67,7 +68,7 @@ describe('model: torchvision parity on full-size images of many shapes (R50-FPN,
     const what = c.images.length === 1 ? path.basename(c.images[0], '.png') : `batch of ${c.images.join(', ')}`;
     it(`${what}: torchvision's resized size and its 100 detections`, async function () {
       const images = await Promise.all(c.images.map((name) => decodeRgb(path.join(FIXTURES, name))));
-      const trace = await detector.trace(images, { scoreThreshold: 0 });
+      const trace = await traceDetector(detector, images, { scoreThreshold: 0 });
       assert.deepEqual(trace.imageSizes, c.resizedSizes, 'resized sizes');
       assert.deepEqual(trace.batchShape, c.batchShape, 'padded batch');
       c.detections.forEach((ref, i) => {
@@ -82,7 +83,7 @@ describe('model: torchvision parity on full-size images of many shapes (R50-FPN,
   it('detects on images too thin for torchvision (4000×3, 3×4000, 1×1): every side keeps at least 1 px', async function () {
     for (const [height, width] of [[4000, 3], [3, 4000], [1, 1]]) {
       const pixels = { data: new Uint8Array(height * width * 3).fill(128), height, width };
-      const trace = await detector.trace([pixels], { scoreThreshold: 0 });
+      const trace = await traceDetector(detector, [pixels], { scoreThreshold: 0 });
       const [rh, rw] = trace.imageSizes[0];
       assert.ok(rh >= 1 && rw >= 1 && Math.max(rh, rw) <= reference.maxSize, `${height}×${width} resized to ${rh}×${rw}`);
       // Boxes are clipped in the resized image and scaled back in float32, as torchvision does, so

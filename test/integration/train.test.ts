@@ -10,6 +10,7 @@ import * as path from 'path';
 import { resolveConfig, type Config } from '../../src/config';
 import { generateSyntheticDataset, type SyntheticDataset } from '../../src/data/synthetic';
 import { Detector } from '../../src/detector';
+import { isIrRcnnError } from '../../src/errors';
 import { latestCheckpoint, listCheckpoints } from '../../src/train/checkpoint';
 import { launchWorkers } from '../../src/train/launch';
 import { runTraining, type LoopOptions } from '../../src/train/loop';
@@ -102,7 +103,7 @@ describe('train: native trainer (probe model)', () => {
     const lrs: number[] = [];
     const source = probeSource(1, 0, 1, 2);
     for (let i = 0; i < 8; i++) lrs.push((await trainer.step(await source.batch(i))).lr);
-    await trainer.close();
+    await trainer.dispose();
     const expected = [0, 1, 2, 3, 4, 5, 6, 7].map((it) => {
       const warm = it < 4 ? 0.25 * (1 - it / 4) + it / 4 : 1;
       return 0.1 * warm * 0.5 ** [3, 6].filter((m) => m <= it).length;
@@ -115,7 +116,7 @@ describe('train: native trainer (probe model)', () => {
     const source = probeSource(3, 0, 1, 4);
     const losses: number[] = [];
     for (let i = 0; i < 40; i++) losses.push((await trainer.step(await source.batch(i))).losses.loss);
-    await trainer.close();
+    await trainer.dispose();
     assert.ok(mean(losses.slice(-5)) < 0.6 * mean(losses.slice(0, 5)), `first ${losses.slice(0, 5)}, last ${losses.slice(-5)}`);
   });
 
@@ -128,7 +129,7 @@ describe('train: native trainer (probe model)', () => {
     }
     const a = (await one.state()).tensors;
     const b = (await two.state()).tensors;
-    await Promise.all([one.close(), two.close()]);
+    await Promise.all([one.dispose(), two.dispose()]);
     for (const key of Object.keys(a)) {
       if (key === 'rng.cpu') continue;
       (a[key].data as Float32Array).forEach((v, i) => assert.ok(Math.abs(v - (b[key].data as Float32Array)[i]) < 1e-6, key));
@@ -140,7 +141,7 @@ describe('train: native trainer (probe model)', () => {
     const before = (await trainer.state()).tensors;
     await trainer.step(await probeSource(2, 0, 1, 4).batch(0));
     const after = (await trainer.state()).tensors;
-    await trainer.close();
+    await trainer.dispose();
     let squared = 0;
     for (const key of Object.keys(before).filter((k) => k.startsWith('model.'))) {
       (after[key].data as Float32Array).forEach((v, i) => (squared += (v - (before[key].data as Float32Array)[i]) ** 2));
@@ -152,12 +153,14 @@ describe('train: native trainer (probe model)', () => {
     const trainer = await NativeTrainer.create(PROBE);
     const [batch] = await probeSource(1, 0, 1, 1).batch(0);
     batch.targets[0].labels = new Int32Array([0]);
-    await assert.rejects(trainer.step([batch]), /batch\[0\]\.targets\[0\]\.labels: expected class indices >= 1/);
+    const invalid = (pattern: RegExp) => (e: unknown) => isIrRcnnError(e, 'ERR_INVALID_ARGUMENT') && pattern.test(e.message);
+    await assert.rejects(trainer.step([batch]), invalid(/^step\.batch\[0\]\.targets\[0\]\.labels: expected class indices >= 1/));
     batch.targets[0].labels = new Int32Array([1]);
     batch.targets[0].boxes = new Float32Array([0, 0, NaN, 1]);
-    await assert.rejects(trainer.step([batch]), /batch\[0\]\.targets\[0\]\.boxes: contains NaN or Inf/);
-    await trainer.close();
-    await assert.rejects(trainer.step([batch]), /already closed/);
+    await assert.rejects(trainer.step([batch]), invalid(/^step\.batch\[0\]\.targets\[0\]\.boxes: contains NaN or Inf$/));
+    await trainer.dispose();
+    await assert.rejects(trainer.step([batch]), (e: unknown) => isIrRcnnError(e, 'ERR_DISPOSED') && e.message === 'trainer: used after dispose()');
+    await trainer.dispose(); // twice is harmless
   });
 });
 
@@ -264,7 +267,7 @@ describe('train: two processes on c10d/Gloo', function () {
     const started = Date.now();
     await assert.rejects(
       NativeTrainer.create({ ...PROBE, distributed: { rank: 1, worldSize: 2, masterAddr: '127.0.0.1', masterPort: port, timeoutMs: 1500 } }),
-      /distributed rendezvous at 127\.0\.0\.1:\d+ \(rank 1 of 2\) failed within 1\.5 s/,
+      (e: unknown) => isIrRcnnError(e, 'ERR_DISTRIBUTED') && /^distributed rendezvous at 127\.0\.0\.1:\d+ \(rank 1 of 2\) failed within 1\.5 s/.test(e.message),
     );
     assert.ok(Date.now() - started < 10000);
   });
@@ -320,10 +323,35 @@ describe('train: the detector on a generated COCO-format set', function () {
     const asBox = await trainer.step([
       { images: [image], targets: [{ boxes: new Float32Array([10, 10, 60, 60]), labels: new Int32Array([2]), crowdBoxes: new Float32Array(0) }] },
     ]);
-    await trainer.close();
+    await trainer.dispose();
     assert.equal(crowdOnly.losses.loss_box_reg, 0);
     assert.equal(crowdOnly.losses.loss_rpn_box_reg, 0);
     assert.ok(asBox.losses.loss_box_reg > 0 && asBox.losses.loss_rpn_box_reg > 0, 'the same box, not crowd, is a positive');
+  });
+
+  it('owns its random stream: a seeded Detector.losses() between steps changes nothing', async () => {
+    const config = tinyConfig('ir_rcnn_r18_fpn_small', 4);
+    const image = (shade: number) => ({ data: new Uint8Array(96 * 96 * 3).map((_, i) => (shade + i * 7) % 251), height: 96, width: 96 });
+    const batch = (i: number) => [{
+      images: [image(10 + i), image(90 + i)],
+      targets: [0, 1].map((j) => ({ boxes: new Float32Array([8 + 4 * i, 12, 50 + 9 * j, 70]), labels: new Int32Array([1 + j]), crowdBoxes: new Float32Array(0) })),
+    }];
+    const run = async (interrupt: boolean) => {
+      await using trainer = await NativeTrainer.create({ ...PROBE, model: 'detector', modelConfig: config.model, lr: 0.01, seed: 5 });
+      await using detector = await Detector.load({ config });
+      const losses: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        losses.push((await trainer.step(batch(i))).losses.loss);
+        // The losses draw from their own generator, seeded here; before, they reseeded the global one the trainer drew from.
+        if (interrupt) await detector.losses(batch(i)[0].images, batch(i)[0].targets, { seed: 123 });
+      }
+      const { tensors } = await trainer.state();
+      return { losses, tensors };
+    };
+    const plain = await run(false);
+    const interrupted = await run(true);
+    assert.deepEqual(interrupted.losses, plain.losses);
+    for (const [name, t] of Object.entries(plain.tensors)) assert.deepEqual(interrupted.tensors[name].data, t.data, name);
   });
 
   it('`ir-rcnn train --nproc-per-node 2` trains on two processes and resumes', async () => {

@@ -1,7 +1,9 @@
-// The addon boundary under malformed calls: each yields a one-line Error naming the argument,
-// and the process stays alive (every failure is followed by a successful call).
+// The addon boundary under malformed calls: each yields a one-line IrRcnnError naming the
+// argument, with its code, and the process stays alive (every failure is followed by a
+// successful call).
 import * as assert from 'assert';
 import { execFile } from 'child_process';
+import { isIrRcnnError, type IrRcnnErrorCode } from '../../src/errors';
 import { addon, setNumThreads, torchInfo } from '../../src/native';
 import * as ops from '../../src/ops';
 
@@ -14,9 +16,9 @@ async function stillAlive(): Promise<void> {
   assert.deepStrictEqual(Array.from(keep.data), [0, 2]);
 }
 
-async function rejects(call: () => Promise<unknown>, message: RegExp): Promise<void> {
+async function rejects(call: () => Promise<unknown>, message: RegExp, code: IrRcnnErrorCode = 'ERR_INVALID_ARGUMENT'): Promise<void> {
   await assert.rejects(call, (error: unknown) => {
-    assert.ok(error instanceof Error, 'an Error');
+    assert.ok(isIrRcnnError(error, code), `an IrRcnnError ${code}: ${String(error)} (${(error as { code?: string }).code})`);
     assert.match(error.message, message);
     assert.ok(!error.message.includes('\n'), `one line: ${JSON.stringify(error.message)}`);
     assert.ok(!/Exception raised from|frame #/.test(error.message), 'no C++ backtrace');
@@ -35,7 +37,7 @@ describe('ops boundary: malformed calls', () => {
 
   it('wrong dtype, and mixed dtypes', async () => {
     await rejects(() => ops.nms({ boxes: { data: new Int32Array(12), shape: [3, 4] } as never, scores: scores(), iouThreshold: 0.5 }),
-      /nms\.boxes: expected a Float32Array or Float64Array, got dtype Int/);
+      /nms\.boxes: expected a Float32Array or Float64Array, got an Int32Array/);
     await rejects(() => ops.boxIou({ boxes1: boxes(), boxes2: { data: new Float64Array(4), shape: [1, 4] } as never }), /boxIou: dtypes differ/);
     await rejects(() => ops.batchedNms({ boxes: boxes(), scores: scores(), idxs: { data: new Float32Array(3), shape: [3] } as never, iouThreshold: 0.5 }),
       /batchedNms\.idxs: expected an Int32Array or BigInt64Array/);
@@ -58,9 +60,9 @@ describe('ops boundary: malformed calls', () => {
 
   it('a device that is not there, or not a device', async () => {
     await rejects(() => ops.nms({ boxes: boxes(), scores: scores(), iouThreshold: 0.5, device: 'gpu' }),
-      /^nms\.device 'gpu': expected 'cpu', 'cuda' or 'cuda:N'$/);
+      /^nms\.device 'gpu': expected 'cpu', 'cuda' or 'cuda:N'$/, 'ERR_DEVICE');
     if (!torchInfo().cudaAvailable)
-      await rejects(() => ops.boxIou({ boxes1: boxes(), boxes2: boxes(), device: 'cuda' }), /^boxIou\.device 'cuda': CUDA is not available/);
+      await rejects(() => ops.boxIou({ boxes1: boxes(), boxes2: boxes(), device: 'cuda' }), /^boxIou\.device 'cuda': CUDA is not available/, 'ERR_DEVICE');
     const onCpu = await ops.nms({ boxes: boxes(), scores: scores(), iouThreshold: 0.5, device: 'cpu' });
     assert.deepStrictEqual(Array.from(onCpu.data), [0, 2]);
   });
@@ -81,7 +83,7 @@ describe('ops boundary: malformed calls', () => {
     await rejects(() => ops.roiAlign({ input, rois: { data: new Float32Array([0, 0, 0, 2, 2]), shape: [1, 5] }, spatialScale: -1 }), /roiAlign\.spatialScale: expected a positive number/);
     await rejects(() => ops.nms({ boxes: boxes(), scores: scores() } as never), /iouThreshold: required/);
     await rejects(() => ops.nms({ boxes: boxes(), scores: scores(), iouThreshold: '0.5' } as never), /iouThreshold: expected a number/);
-    await rejects(() => ops.clipBoxes({ boxes: boxes(), height: -1, width: 5 }), /clipBoxes: height and width must be non-negative/);
+    await rejects(() => ops.clipBoxes({ boxes: boxes(), height: -1, width: 5 }), /^clipBoxes\.height: expected an integer >= 0$/);
     await rejects(() => ops.encodeBoxes({ reference: boxes(), proposals: boxes(), weights: [1, 1, 0, 1] }), /encodeBoxes\.weights\[2\]: expected a positive number/);
     await rejects(() => ops.multiScaleRoiAlign({ features: [input], boxes: [], imageSizes: [[16, 16]] }), /multiScaleRoiAlign\.boxes: 0 box lists for a batch of 1/);
   });
@@ -92,10 +94,17 @@ describe('ops boundary: malformed calls', () => {
     await rejects(() => ops.nms({ boxes: 'boxes', scores: scores(), iouThreshold: 0.5 } as never), /nms\.boxes: expected a tensor \{ data, shape \}/);
     const raw = addon();
     for (const name of ['roiAlign', 'roiAlignBackward', 'multiScaleRoiAlign', 'nms', 'batchedNms', 'boxIou', 'encodeBoxes', 'decodeBoxes', 'clipBoxes', 'removeSmallBoxes']) {
-      assert.throws(() => raw[name](), (e: Error) => e.message === `${name}: expected an object argument`);
-      assert.throws(() => raw[name]({ boxes: { data: new Float32Array(1), shape: [-1] } }), Error);
+      assert.throws(() => raw[name](), (e: Error) => isIrRcnnError(e, 'ERR_INVALID_ARGUMENT') && e.message === `${name}: expected an options object`);
+      assert.throws(() => raw[name]({ boxes: { data: new Float32Array(1), shape: [-1] } }), (e: Error) => isIrRcnnError(e, 'ERR_INVALID_ARGUMENT'));
       await stillAlive();
     }
+  });
+
+  it('unknown or missing options', async () => {
+    await rejects(() => ops.nms({ boxes: boxes(), scores: scores(), iouThresh: 0.5 } as never), /^nms\.iouThreshold: required$/);
+    await rejects(() => ops.nms({ boxes: boxes(), scores: scores(), iouThreshold: 0.5, iouThresh: 0.5 } as never), /^nms: unknown option 'iouThresh'$/);
+    await rejects(() => ops.roiAlign({ input: { data: new Float32Array(16), shape: [1, 1, 4, 4] }, rois: { data: new Float32Array(0), shape: [0, 5] }, scale: 2 } as never),
+      /^roiAlign: unknown option 'scale'$/);
   });
 
   it('empty tensors are valid input', async () => {
@@ -116,7 +125,7 @@ describe('threads', () => {
     try {
       setNumThreads(1);
       assert.strictEqual(torchInfo().intraOpThreads, 1);
-      assert.throws(() => setNumThreads(0), /setNumThreads: expected an integer >= 1/);
+      assert.throws(() => setNumThreads(0), (e: Error) => isIrRcnnError(e, 'ERR_INVALID_ARGUMENT') && /^setNumThreads: expected an integer in \[1, 1024\]$/.test(e.message));
     } finally {
       setNumThreads(before);
     }

@@ -8,6 +8,7 @@ import * as path from 'path';
 import sharp from 'sharp';
 import { resolveConfig } from '../../src/config';
 import { Detector } from '../../src/detector';
+import { isIrRcnnError, type IrRcnnErrorCode } from '../../src/errors';
 import { decodeRgb } from '../../src/image';
 import { torchInfo } from '../../src/native';
 import { writeSafetensors } from '../../src/weights';
@@ -18,6 +19,9 @@ const IMAGE = path.join(ROOT, 'test', 'fixtures', 'model', 'image.png');
 const MAIN = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
 // A small ResNet-18 model so that the CLI runs in a second; seeded weights, not trained ones.
 const TINY = { model: { depth: 18 as const, numClasses: 5, minSize: 96, maxSize: 128, roi: { representationSize: 32 } } };
+
+/** An IrRcnnError of `code` whose message matches `pattern`. */
+const failure = (code: IrRcnnErrorCode, pattern: RegExp) => (error: unknown) => isIrRcnnError(error, code) && pattern.test(error.message);
 
 function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: process.env });
@@ -104,19 +108,20 @@ describe('detector: images, detect() and the CLI', function () {
 
   it('rejects a corrupt image with one line naming it, and keeps working', async function () {
     await assert.rejects(detector.detect([Buffer.from('not an image')]), (error: Error) => {
+      assert.ok(isIrRcnnError(error, 'ERR_IMAGE_DECODE'));
       assert.match(error.message, /^image #0 \(buffer\): cannot decode image/);
       assert.ok(!error.message.includes('\n'));
       return true;
     });
-    await assert.rejects(detector.detect(['/nonexistent/x.jpg']), /: \/nonexistent\/x\.jpg: cannot decode image/);
-    await assert.rejects(detector.detect([IMAGE], { scoreThreshold: 2 }), /scoreThreshold must be a number in \[0, 1\]/);
+    await assert.rejects(detector.detect(['/nonexistent/x.jpg']), failure('ERR_IMAGE_DECODE', /^\/nonexistent\/x\.jpg: cannot decode image/));
+    await assert.rejects(detector.detect([IMAGE], { scoreThreshold: 2 }), failure('ERR_INVALID_ARGUMENT', /scoreThreshold must be a number in \[0, 1\]/));
     assert.equal((await detector.detect([IMAGE])).length, 1);
   });
 
   it('says so when CUDA is asked for and missing', async function () {
     if (torchInfo().cudaAvailable) this.skip();
-    await assert.rejects(Detector.load({ config: TINY, device: 'cuda' }), /device 'cuda': CUDA is not available/);
-    await assert.rejects(Detector.load({ config: TINY, device: 'tpu' }), /device 'tpu': expected 'cpu', 'cuda' or 'cuda:N'/);
+    await assert.rejects(Detector.load({ config: TINY, device: 'cuda' }), failure('ERR_DEVICE', /device 'cuda': CUDA is not available/));
+    await assert.rejects(Detector.load({ config: TINY, device: 'tpu' }), failure('ERR_DEVICE', /device 'tpu': expected 'cpu', 'cuda' or 'cuda:N'/));
   });
 
   it('refuses weights of another architecture with one line naming the key', async function () {
@@ -167,7 +172,7 @@ describe('detector: images, detect() and the CLI', function () {
     assert.ok(Object.values(losses).every(Number.isFinite));
     await assert.rejects(
       ir.losses([image], [{ boxes: new Float32Array([20, 30, 70, 90]), labels: new Int32Array([5]), crowdBoxes: new Float32Array(0) }]),
-      /labels outside 1\.\.4/,
+      failure('ERR_INVALID_ARGUMENT', /labels outside 1\.\.4/),
     );
   });
 

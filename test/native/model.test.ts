@@ -12,6 +12,7 @@ import { seededStateDict } from '../support/model_seeded_weights';
 import { relativeDifference } from '../support/relative_difference';
 import type { Float32Tensor, RgbImage } from '../../src/types';
 import { CLI, FIXTURES as FIXTURE_ROOT } from '../support/paths';
+import { traceDetector } from '../../src/testing';
 
 const FIXTURES = path.join(FIXTURE_ROOT, 'model');
 
@@ -128,7 +129,7 @@ describe('model: parity with torchvision Faster R-CNN R50-FPN (seeded)', functio
   });
 
   it('reproduces the transform, FPN maps, RPN proposals and detections', async function () {
-    const trace = await detector.trace([image], { scoreThreshold: 0.05 });
+    const trace = await traceDetector(detector, [image], { scoreThreshold: 0.05 });
     assert.deepEqual(trace.imageSizes[0], ref.resizedSize);
     assert.deepEqual(trace.batchShape, ref.batchShape);
     const names = ['0', '1', '2', '3', 'pool'];
@@ -153,7 +154,7 @@ describe('model: parity with torchvision Faster R-CNN R50-FPN (seeded)', functio
   it('reproduces the box head on given proposals', async function () {
     const proposals = readBin(ref.proposals);
     const given: Float32Tensor = { data: proposals.data.slice(0, 4 * ref.headProposals), shape: [ref.headProposals, 4] };
-    const trace = await detector.trace([image], {}, [given]);
+    const trace = await traceDetector(detector, [image], {}, [given]);
     const logits = readBin(ref.classLogits);
     const deltas = readBin(ref.boxRegression);
     assert.deepEqual(trace.classLogits.shape, logits.shape);

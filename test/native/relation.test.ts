@@ -4,6 +4,7 @@
 import * as assert from 'assert';
 
 import { relationOptionsSchema } from '../../src/config/relation';
+import { isIrRcnnError, type IrRcnnErrorCode } from '../../src/errors';
 import { relationForward, relationPropagate, type RelationForwardOutput } from '../../src/relation';
 import type { FloatTensor } from '../../src/types';
 import {
@@ -438,16 +439,21 @@ describe('relation module: configurations', () => {
 
   it('rejects bad options and inputs with one-line messages', async () => {
     const input = { features: f64(features), boxes: f64(boxes) };
+    const failure = (code: IrRcnnErrorCode, pattern: RegExp) => (e: unknown) => isIrRcnnError(e, code) && pattern.test(e.message);
     assert.throws(() => relationForward({ ...input, options: { k: 0 } }), /relation\.k: must be >= 1/);
     assert.throws(() => relationForward({ ...input, options: { propagation: 'dense' as never } }), /relation\.propagation: expected 'laplacian' or 'adjacency'/);
     assert.throws(() => relationForward({ ...input, options: { topK: 3 } as never }), /relation: unknown option\(s\) topK/);
     assert.throws(() => relationForward({ ...input, options: { overlapThreshold: 1.5 } }), /relation\.overlapThreshold: must be in \[0, 1\]/);
-    await assert.rejects(relationForward({ ...input, weights: { 'phi.9.weight': f64(identity(D)) } }), /weights\.phi\.9\.weight: the module has no such parameter/);
-    await assert.rejects(relationForward({ ...input, weights: { 'gcn.0.weight': f64(identity(3)) } }), /weights\.gcn\.0\.weight: expected shape \[4, 4\], got \[3, 3\]/);
+    await assert.rejects(relationForward({ ...input, weights: { 'phi.9.weight': f64(identity(D)) } }),
+      failure('ERR_WEIGHTS', /^relationForward\.weights: key phi\.9\.weight is not in the model$/));
+    await assert.rejects(relationForward({ ...input, weights: { 'gcn.0.weight': f64(identity(3)) } }),
+      failure('ERR_WEIGHTS', /^relationForward\.weights: key gcn\.0\.weight has shape \[3, 3\] but the model expects \[4, 4\]$/));
     const nan = Float64Array.from(features.flat());
     nan[3] = NaN;
-    await assert.rejects(async () => relationForward({ ...input, features: { data: nan, shape: [5, D] } }), /features: contains NaN or Inf/);
+    await assert.rejects(async () => relationForward({ ...input, features: { data: nan, shape: [5, D] } }),
+      failure('ERR_INVALID_ARGUMENT', /^relationForward\.features: contains NaN or Inf$/));
     const flipped = boxes.map((x) => [x[2], x[1], x[0], x[3]]) as Box[];
-    await assert.rejects(relationForward({ ...input, boxes: f64(flipped) }), /relation: boxes must be \(x1, y1, x2, y2\) with x2 >= x1 and y2 >= y1$/);
+    await assert.rejects(relationForward({ ...input, boxes: f64(flipped) }),
+      failure('ERR_INVALID_ARGUMENT', /relation: boxes must be \(x1, y1, x2, y2\) with x2 >= x1 and y2 >= y1$/));
   });
 });

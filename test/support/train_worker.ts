@@ -15,7 +15,7 @@ async function main(): Promise<void> {
     // Only rank 0 asks to stop: every rank must see the request.
     const { stop } = await trainer.step(await probeSource(7, rank, 1, 4 / worldSize).batch(0), rank === 0);
     const { tensors } = await trainer.state();
-    await trainer.close();
+    await trainer.dispose();
     const params = Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith('model.')).map(([k, t]) => [k, Array.from(t.data as Float32Array)]));
     process.stdout.write(`${JSON.stringify({ params, stop })}\n`);
   } else if (mode === 'loop') {
