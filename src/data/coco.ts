@@ -33,7 +33,7 @@ export interface LoadCocoOptions {
    * Off by default: evaluation needs every image. The batch loader skips such images by itself.
    */
   skipEmptyImages?: boolean;
-  /** Bytes read at a time (default 4 MiB). */
+  /** Bytes read at a time (default 1 MiB). */
   chunkBytes?: number;
 }
 

@@ -48,10 +48,10 @@ export function evaluateDetections(gt: CocoAnnotations, dets: Detections, params
   const precision = new Float64Array(T * R * K * A * M).fill(-1);
   const recall = new Float64Array(T * K * A * M).fill(-1);
   const truth = new CategoryGroundTruth(gt, params, gtImage, I);
-  const found = new CategoryDetections(ranked.image, ranked.box, I, A);
+  const found = new CategoryDetections(ranked.image, ranked.box, I, params);
   for (let k = 0; k < K; k++) {
     truth.load(gtGroups.order.subarray(gtGroups.starts[k], gtGroups.starts[k + 1]));
-    found.load(ranked.starts[k], ranked.starts[k + 1], params);
+    found.load(ranked.starts[k], ranked.starts[k + 1]);
     matchCategory(found, truth, params);
     accumulateCategory(k, found, truth.npig, params, K, precision, recall);
     truth.unload();
@@ -119,26 +119,27 @@ class CategoryDetections {
     private readonly allImages: Int32Array,
     private readonly allBoxes: Float64Array,
     I: number,
-    private readonly A: number,
+    private readonly params: EvalParams,
   ) {
     this.seen = new Int32Array(I);
   }
 
   /** The category's detections: places [start, end) of the ranking. */
-  load(start: number, end: number, params: EvalParams): void {
+  load(start: number, end: number): void {
+    const { areaRanges } = this.params;
     const n = (this.count = end - start);
     this.image = this.allImages.subarray(start, end);
     this.box = this.allBoxes.subarray(4 * start, 4 * end);
     if (this.rank.length < n) {
       this.rank = new Int32Array(n);
-      this.inside = new Uint8Array(this.A * n);
+      this.inside = new Uint8Array(areaRanges.length * n);
     }
     this.seen.fill(0);
     this.exceptions.length = 0;
     const { image, rank, box, inside, seen } = this;
     for (let p = 0; p < n; p++) rank[p] = seen[image[p]]++;
-    for (let a = 0; a < this.A; a++) {
-      const { min, max } = params.areaRanges[a];
+    for (let a = 0; a < areaRanges.length; a++) {
+      const { min, max } = areaRanges[a];
       for (let p = 0; p < n; p++) {
         const area = box[4 * p + 2] * box[4 * p + 3];
         inside[a * n + p] = area < min || area > max ? 0 : 1;
