@@ -4,6 +4,7 @@
 // end of the scope); garbage collection frees one that is never disposed.
 import { resolveConfig, type Config, type ConfigInput } from './config';
 import { nativeModelConfig } from './config/native';
+import { ResultDrawer, type DetectDrawOptions } from './draw';
 import { IrRcnnError } from './errors';
 import { decodeRgb } from './image';
 import { nativeFunction, nativeTargets, type NativeTargets } from './native';
@@ -28,7 +29,7 @@ export interface ImageResult {
   graph?: DetectionGraph;
 }
 
-export interface DetectOptions {
+export interface DetectOptions extends DetectDrawOptions {
   /** Keep detections scoring above this (default: the config's, 0.05). */
   scoreThreshold?: number;
   /** Per-class NMS IoU threshold (default: the config's, 0.5). */
@@ -211,23 +212,32 @@ export class Detector {
     return native.parameterCount()(this.handle);
   }
 
-  /** Detections for each image (paths or encoded Buffers), boxes in original-image pixels. */
+  /** Detections for each image (paths or encoded Buffers), boxes in original-image pixels; drawn too with `draw`. */
   async detect(images: ImageSource[], options: DetectOptions = {}): Promise<ImageResult[]> {
     if (!Array.isArray(images)) throw new IrRcnnError('ERR_INVALID_ARGUMENT', 'detect: expected an array of image paths or Buffers');
     checkNumber(options.scoreThreshold, 'scoreThreshold', 0, 1);
     checkNumber(options.nmsThreshold, 'nmsThreshold', 0, 1);
     checkNumber(options.maxDetections, 'maxDetections', 0, 1e6, true);
     checkNumber(options.batchSize, 'batchSize', 1, 1024, true);
+    checkNumber(options.drawScoreThreshold, 'drawScoreThreshold', 0, 1);
     const batchSize = options.batchSize ?? 1;
+    const drawer = await ResultDrawer.create(images, options);
     const results: ImageResult[] = [];
     if (options.tiles !== undefined) {
-      for (let i = 0; i < images.length; i++) results.push(await this.detectTiles(await decodeRgb(images[i], i), i, options));
+      for (let i = 0; i < images.length; i++) {
+        const pixels = await decodeRgb(images[i], i);
+        const result = await this.detectTiles(pixels, i, options);
+        await drawer?.draw(i, [pixels], [result]);
+        results.push(result);
+      }
       return results;
     }
     for (let start = 0; start < images.length; start += batchSize) {
       const chunk = images.slice(start, start + batchSize);
       const pixels = await Promise.all(chunk.map((source, i) => decodeRgb(source, start + i)));
-      results.push(...(await this.detectPixels(pixels, options)));
+      const chunkResults = await this.detectPixels(pixels, options);
+      await drawer?.draw(start, pixels, chunkResults);
+      results.push(...chunkResults);
     }
     return results;
   }

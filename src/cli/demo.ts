@@ -1,19 +1,22 @@
 // `ir-rcnn demo [--out DIR] [--ablation] [--seeds N] [--images N] [--val-images M] [--iterations N]
-// [--image-size PX] [--threads N]`: trains the Faster R-CNN baseline and IR R-CNN on the synthetic
-// small-object set, evaluates both and prints the paper's Table 3 (see src/demo). Progress goes to
-// stderr, the table to stdout, everything else into the report folder.
+// [--image-size PX] [--bootstrap N] [--eval-every N] [--kernels portable|native] [--threads N]`:
+// trains the Faster R-CNN baseline and IR R-CNN on the synthetic small-object set, evaluates both
+// and prints the paper's Table 3 with the differences' bootstrap intervals (see src/demo).
+// Progress goes to stderr, the table to stdout, everything else into the report folder.
 import { DEMO_DEFAULTS, runDemo } from '../demo/experiment';
+import { chooseKernels, PORTABLE_THREADS } from '../demo/kernels';
 import { LARGE_DEMO_DEFAULTS, runLargeDemo } from '../demo/large';
 import { setNumThreads } from '../native';
 import { UsageError, optNumber, optString, parseArgs } from './args';
 
 const USAGE =
   'usage: ir-rcnn demo [--out DIR] [--ablation] [--seeds N] [--images N] [--val-images M] [--iterations N] ' +
-  '[--image-size PX] [--data-seed S] [--draw N] [--threads N] | --large [--out DIR] [--images N] [--val-images M] [--iterations N] [--tile PX] [--scene-size PX]';
+  '[--image-size PX] [--data-seed S] [--draw N] [--bootstrap N] [--eval-every N] [--kernels portable|native] [--threads N] ' +
+  '| --large [--out DIR] [--images N] [--val-images M] [--iterations N] [--tile PX] [--scene-size PX]';
 
 export async function run(argv: string[]): Promise<void> {
   const args = parseArgs(argv, {
-    values: ['out', 'seeds', 'images', 'val-images', 'iterations', 'image-size', 'data-seed', 'draw', 'threads', 'tile', 'scene-size'],
+    values: ['out', 'seeds', 'images', 'val-images', 'iterations', 'image-size', 'data-seed', 'draw', 'bootstrap', 'eval-every', 'kernels', 'threads', 'tile', 'scene-size'],
     flags: ['ablation', 'help', 'large'],
   });
   if (args.options.has('help')) {
@@ -22,8 +25,10 @@ export async function run(argv: string[]): Promise<void> {
   }
   if (args.positional.length) throw new UsageError(`unexpected argument '${args.positional[0]}'; ${USAGE}`);
   const threads = optNumber(args, 'threads', { integer: true, min: 1, max: 1024 });
-  if (threads !== undefined) setNumThreads(threads);
-  if (args.options.has('large')) return runLarge(args);
+  if (args.options.has('large')) {
+    if (threads !== undefined) setNumThreads(threads);
+    return runLarge(args);
+  }
   const options = {
     out: optString(args, 'out') ?? DEMO_DEFAULTS.out,
     images: optNumber(args, 'images', { integer: true, min: 1 }) ?? DEMO_DEFAULTS.images,
@@ -34,17 +39,25 @@ export async function run(argv: string[]): Promise<void> {
     imageSize: optNumber(args, 'image-size', { integer: true, min: 64, max: 2048 }) ?? DEMO_DEFAULTS.imageSize,
     dataSeed: optNumber(args, 'data-seed', { integer: true, min: 0 }) ?? DEMO_DEFAULTS.dataSeed,
     drawImages: optNumber(args, 'draw', { integer: true, min: 0, max: 1000 }) ?? DEMO_DEFAULTS.drawImages,
+    resamples: optNumber(args, 'bootstrap', { integer: true, min: 100, max: 100000 }) ?? DEMO_DEFAULTS.resamples,
+    evalEvery: optNumber(args, 'eval-every', { integer: true, min: 0 }) ?? DEMO_DEFAULTS.evalEvery,
   };
   if (options.out.trim() === '') throw new UsageError('--out: expected a folder');
+  const mode = optString(args, 'kernels') ?? DEMO_DEFAULTS.kernels;
+  if (mode !== 'portable' && mode !== 'native') throw new UsageError(`option --kernels: expected portable or native, got '${mode}'`);
+  // Before anything loads LibTorch: its libraries read these variables when they load.
+  const kernels = chooseKernels(mode);
+  const pinned = threads ?? (kernels.mode === 'portable' ? PORTABLE_THREADS : undefined);
+  if (pinned !== undefined) setNumThreads(pinned);
   const log = (line: string): void => void process.stderr.write(`demo: ${line}\n`);
-  const result = await runDemo({ ...options, log, progressStream: process.stderr });
-  log(`done in ${(result.wallSeconds / 60).toFixed(1)} min; report in ${options.out} (metrics.json, table.md, loss_curves.png, ap_by_size.png, val_images/)`);
-  process.stdout.write(`${result.table}\n`);
+  const result = await runDemo({ ...options, kernels, log, progressStream: process.stderr });
+  log(`done in ${(result.wallSeconds / 60).toFixed(1)} min; report in ${options.out} (report.html, metrics.json, table.md, loss_curves.png, ap_by_size.png, val_images/)`);
+  process.stdout.write(`${result.table}\n\n${result.note}\n`);
 }
 
 /** `demo --large`: sliced training and detection on large synthetic scenes (src/demo/large.ts). */
 async function runLarge(args: ReturnType<typeof parseArgs>): Promise<void> {
-  const smallOnly = ['seeds', 'image-size', 'draw', 'ablation'].find((name) => args.options.has(name));
+  const smallOnly = ['seeds', 'image-size', 'draw', 'ablation', 'bootstrap', 'eval-every', 'kernels'].find((name) => args.options.has(name));
   if (smallOnly) throw new UsageError(`option --${smallOnly} is not one of --large's; ${USAGE}`);
   const log = (line: string): void => void process.stderr.write(`demo --large: ${line}\n`);
   const result = await runLargeDemo({

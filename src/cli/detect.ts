@@ -1,19 +1,30 @@
 // `ir-rcnn detect IMAGE... --weights FILE [--config NAME|FILE] [--num-classes N]
 //   [--score-thresh X] [--max-dets N] [--device cpu|cuda] [--batch-size N] [--allow-missing] [--allow-unexpected]
 //   [--tile PX [--tile-overlap R] [--no-full-image] [--merge nms|nmm] [--match-metric iou|ios]
-//   [--match-threshold X] [--class-agnostic] [--relation-scope tile|image]]`
+//   [--match-threshold X] [--class-agnostic] [--relation-scope tile|image]]
+//   [--draw DIR [--categories FILE] [--draw-score-thresh X]]`
 // Prints [{ "file", "detections": [{ "bbox": [x, y, w, h], "score", "category_id" }] }]. With
-// --tile (sliced detection of large images) a progress line per image goes to stderr.
+// --tile (sliced detection of large images) a progress line per image goes to stderr. With
+// --draw, also writes each image with its boxes (and, for IR models, the relation graph) to DIR,
+// labelled with the category names of a COCO annotations file when --categories gives one.
+import { loadCocoAnnotations } from '../data/coco';
 import { Detector, type DetectOptions } from '../detector';
 import { optNumber, optString, parseArgs, printJson, UsageError } from './args';
 
 const USAGE =
   'usage: ir-rcnn detect IMAGE... --weights FILE [--config NAME|FILE] [--num-classes N] [--score-thresh X] [--max-dets N] ' +
   '[--device cpu|cuda] [--batch-size N] [--allow-missing] [--allow-unexpected] [--tile PX [--tile-overlap R] [--no-full-image] ' +
-  '[--merge nms|nmm] [--match-metric iou|ios] [--match-threshold X] [--class-agnostic] [--relation-scope tile|image]]';
+  '[--merge nms|nmm] [--match-metric iou|ios] [--match-threshold X] [--class-agnostic] [--relation-scope tile|image]] ' +
+  '[--draw DIR [--categories FILE] [--draw-score-thresh X]]';
 
 const SLICING_VALUES = ['tile-overlap', 'merge', 'match-metric', 'match-threshold', 'relation-scope'];
 const SLICING_FLAGS = ['no-full-image', 'class-agnostic'];
+
+/** Category names by id from a COCO annotations file's categories. */
+async function categoryNames(file: string): Promise<Record<number, string>> {
+  const { categories } = await loadCocoAnnotations(file);
+  return Object.fromEntries(Array.from(categories.ids, (id, i) => [id, categories.names[i]]));
+}
 
 /** `value` when it is one of `choices`, else a usage error naming the option. */
 function choice<T extends string>(value: string | undefined, option: string, choices: readonly T[]): T | undefined {
@@ -45,7 +56,7 @@ function slicingOptions(args: ReturnType<typeof parseArgs>): DetectOptions {
 
 export async function run(argv: string[]): Promise<void> {
   const args = parseArgs(argv, {
-    values: ['weights', 'config', 'num-classes', 'score-thresh', 'max-dets', 'device', 'batch-size', 'tile', ...SLICING_VALUES],
+    values: ['weights', 'config', 'num-classes', 'score-thresh', 'max-dets', 'device', 'batch-size', 'tile', ...SLICING_VALUES, 'draw', 'categories', 'draw-score-thresh'],
     flags: ['allow-missing', 'allow-unexpected', ...SLICING_FLAGS],
   });
   const weights = optString(args, 'weights');
@@ -56,6 +67,12 @@ export async function run(argv: string[]): Promise<void> {
   const maxDetections = optNumber(args, 'max-dets', { integer: true, min: 0 });
   const batchSize = optNumber(args, 'batch-size', { integer: true, min: 1 });
   const slicing = slicingOptions(args);
+  const draw = optString(args, 'draw');
+  const categories = optString(args, 'categories');
+  const drawScoreThreshold = optNumber(args, 'draw-score-thresh', { min: 0, max: 1 });
+  if (draw === undefined && (categories !== undefined || drawScoreThreshold !== undefined)) {
+    throw new UsageError(`--categories and --draw-score-thresh only apply with --draw; ${USAGE}`);
+  }
   const detector = await Detector.load({
     config: optString(args, 'config') ?? 'faster_rcnn_r50_fpn_coco',
     weights,
@@ -64,7 +81,18 @@ export async function run(argv: string[]): Promise<void> {
     allowMissing: args.options.has('allow-missing'),
     allowUnexpected: args.options.has('allow-unexpected'),
   });
-  const results = await detector.detect(args.positional, { scoreThreshold, maxDetections, batchSize, ...slicing });
+  // The drawing shows an IR model's relation graph, where there is one graph per image (no tiles, or relationScope 'image').
+  const oneGraph = slicing.tiles === undefined || slicing.relationScope === 'image';
+  const results = await detector.detect(args.positional, {
+    scoreThreshold,
+    maxDetections,
+    batchSize,
+    ...slicing,
+    draw,
+    categoryNames: categories === undefined ? undefined : await categoryNames(categories),
+    drawScoreThreshold,
+    returnGraph: draw !== undefined && detector.config.model.relation.enabled && oneGraph,
+  });
   await printJson(
     results.map((result, i) => ({
       file: args.positional[i],

@@ -33,6 +33,8 @@ export interface DemoSchedule {
   seed: number;
   /** Side of the synthetic images; the network sees them at this size. */
   imageSize: number;
+  /** Validation every this many iterations (default 0: none). */
+  evalEvery?: number;
 }
 
 /**
@@ -63,6 +65,7 @@ export function demoOverrides(schedule: DemoSchedule): ConfigInput {
       checkpointEvery: iterations,
       keepCheckpoints: 1,
       logEvery: Math.max(1, Math.min(50, Math.floor(iterations / 10))),
+      evalEvery: schedule.evalEvery ?? 0,
       seed,
     },
     data: { horizontalFlip: true, prefetch: 2 },

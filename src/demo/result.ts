@@ -3,6 +3,8 @@
 import type { Config } from '../config';
 import type { SyntheticDataset } from '../data/synthetic';
 import type { ParameterCount } from '../detector';
+import type { BootstrapSummary } from './intervals';
+import type { KernelSettings } from './kernels';
 import type { TableRow } from './table';
 
 export interface DemoOptions {
@@ -23,8 +25,14 @@ export interface DemoOptions {
   dataSeed: number;
   /** Val images drawn with detections and the relation graph. */
   drawImages: number;
+  /** Bootstrap resamples for the intervals of the differences to the baseline. */
+  resamples: number;
+  /** Validation every this many iterations during training, for the AP curves (0: none). */
+  evalEvery: number;
   /** Progress lines (one line each, no newline). */
   log: (line: string) => void;
+  /** The kernels chosen before LibTorch loaded (chooseKernels), for the record; default: as the environment has them. */
+  kernels?: KernelSettings;
   /** Where training draws its progress bar / lines; none: silent. */
   progressStream?: NodeJS.WriteStream;
 }
@@ -56,18 +64,25 @@ export interface DatasetSummary extends SyntheticDataset {
   valImagesCount: number;
   /** Objects per COCO area range in each split. */
   objects: Record<'train' | 'val', { small: number; medium: number; large: number }>;
+  /** sha256 over the set's files: equal on two machines when the synthetic data is. */
+  sha256: string;
   seconds: number;
 }
 
 export interface DemoResult {
-  options: Omit<DemoOptions, 'log' | 'progressStream'>;
+  options: Omit<DemoOptions, 'log' | 'progressStream' | 'kernels'>;
   dataset: DatasetSummary;
   runs: RunRecord[];
   rows: TableRow[];
+  bootstrap: BootstrapSummary;
   /** The Markdown table (what the CLI prints). */
   table: string;
-  /** The report's files. */
+  /** What the table's Δ columns mean (printed below it). */
+  note: string;
+  /** The val images drawn with each model's detections (val_images/*.png). */
+  drawings: string[];
+  /** The report's files (the drawings among them). */
   files: string[];
-  machine: { cpus: number; cpuModel: string; torch: string; threads: number };
+  machine: { cpus: number; cpuModel: string; torch: string; threads: number; kernels: KernelSettings };
   wallSeconds: number;
 }

@@ -5,8 +5,9 @@
 // and an image's detections come in that same order here, interleaved with other images' (whose
 // matches they cannot change). Most detections match nothing, and an unmatched detection's
 // outcome depends only on its area: so only the matches that change an outcome are recorded, and
-// accumulating counts the rest from prefix sums. Besides a copy of the detections' images and
-// boxes in ranking order, memory stays bounded by the largest category.
+// accumulating counts the rest as it goes. Besides a copy of the detections' images and boxes in
+// ranking order, memory stays bounded by the largest category. For bootstrap samples of the
+// images, ImageSampleEvaluator keeps every category's matches and accumulates them per sample.
 import type { CocoAnnotations } from '../data/coco';
 import { Growable } from '../data/growable';
 import type { Detections } from './detections';
@@ -26,61 +27,259 @@ export interface EvalArrays {
 }
 
 export function evaluateDetections(gt: CocoAnnotations, dets: Detections, params: EvalParams): EvalArrays {
-  const { iouThresholds, recallThresholds, maxDets, areaRanges } = params;
-  const T = iouThresholds.length;
-  const R = recallThresholds.length;
-  const A = areaRanges.length;
-  const M = maxDets.length;
-
-  // pycocotools iterates np.unique of the ids: equal ids share a rank.
-  const imageRank = ranks(gt.images.ids);
-  const categoryRank = ranks(gt.categories.ids);
-  const I = imageRank.count;
-  const K = categoryRank.count;
-  const categoryIds = categoryRank.sortedIds;
-
-  const ann = gt.annotations;
-  const gtImage = gather(imageRank.of, ann.imageIndex);
-  // Ground truth per (category, image), in file order.
-  const gtGroups = countingSort(countingSort(identity(ann.ids.length), gtImage, I).order, gather(categoryRank.of, ann.categoryIndex), K);
-  const ranked = rankDetections(dets, imageRank, categoryRank);
-
-  const precision = new Float64Array(T * R * K * A * M).fill(-1);
-  const recall = new Float64Array(T * K * A * M).fill(-1);
-  const truth = new CategoryGroundTruth(gt, params, gtImage, I);
-  const found = new CategoryDetections(ranked.image, ranked.box, I, params);
-  for (let k = 0; k < K; k++) {
-    truth.load(gtGroups.order.subarray(gtGroups.starts[k], gtGroups.starts[k + 1]));
-    found.load(ranked.starts[k], ranked.starts[k + 1]);
-    matchCategory(found, truth, params);
-    accumulateCategory(k, found, truth.npig, params, K, precision, recall);
-    truth.unload();
+  const matcher = new CategoryMatcher(gt, dets, params);
+  const out = matcher.emptyArrays();
+  for (let k = 0; k < matcher.categories; k++) {
+    const matched = matcher.match(k);
+    accumulateCategory(k, matched, identity(matched.count), matched.npigOf(), out);
   }
-  const nameOf = new Map<number, string>();
-  gt.categories.ids.forEach((id, i) => nameOf.set(id, gt.categories.names[i]));
-  return {
-    params,
-    categoryIds,
-    categoryNames: categoryIds.map((id) => nameOf.get(id) ?? String(id)),
-    precision,
-    precisionShape: [T, R, K, A, M],
-    recall,
-    recallShape: [T, K, A, M],
-  };
+  return out;
+}
+
+/**
+ * The evaluation on samples of the ground truth's images drawn with replacement (a bootstrap): every
+ * (category, image) is matched once, and each sample accumulates the matches of its images, an
+ * image drawn twice counting as two images, as if it were there twice under two ids.
+ */
+export class ImageSampleEvaluator {
+  /** Distinct images (ids), in id order: what a sample counts. */
+  readonly images: number;
+  private readonly matcher: CategoryMatcher;
+  private readonly matched: MatchedCategory[] = [];
+  private readonly runStarts: Uint8Array[] = [];
+
+  constructor(gt: CocoAnnotations, dets: Detections, params: EvalParams) {
+    this.matcher = new CategoryMatcher(gt, dets, params);
+    this.images = this.matcher.images;
+    for (let k = 0; k < this.matcher.categories; k++) {
+      this.matched.push(this.matcher.match(k));
+      this.runStarts.push(this.matcher.runStarts(k));
+    }
+  }
+
+  /** pycocotools' arrays on the sample that holds image i (in id order) counts[i] times. */
+  evaluate(counts: ArrayLike<number>): EvalArrays {
+    if (counts.length !== this.images) throw new Error(`evaluate sample: expected a count for each of the ${this.images} images, got ${counts.length}`);
+    const out = this.matcher.emptyArrays();
+    const places = new Growable((n) => new Int32Array(n));
+    this.matched.forEach((m, k) => {
+      // The copies of an image have ids next to each other, so between equal scores the ranking
+      // keeps image id, then copy, then the image's own order: each run of one image's detections
+      // with one score comes as many times as the image, copy after copy.
+      const runStart = this.runStarts[k];
+      places.length = 0;
+      for (let start = 0; start < m.count; ) {
+        let end = start + 1;
+        while (end < m.count && !runStart[end]) end++;
+        for (let copy = 0; copy < counts[m.image[start]]; copy++) for (let p = start; p < end; p++) places.push(p);
+        start = end;
+      }
+      accumulateCategory(k, m, places.view(), m.npigOf(counts), out);
+    });
+    return out;
+  }
+}
+
+/** One category matched: its detections in ranking order and what matching made of them. */
+class MatchedCategory {
+  constructor(
+    readonly params: EvalParams,
+    readonly count: number,
+    /** Each detection's image rank. */
+    readonly image: Int32Array,
+    /** Each detection's rank among its image's detections: maxDets cut on it. */
+    readonly rank: Int32Array,
+    /** Row a: 1 where a detection's area is inside area range a (unmatched, it is then a false positive; outside, ignored). */
+    readonly inside: Uint8Array,
+    /**
+     * The matches that change an outcome, as (row a × T + t, 1 for a true positive or 0 for a
+     * detection inside that matched ignored ground truth) pairs; place p's are the pairs
+     * [exceptionStart[p], exceptionStart[p + 1]).
+     */
+    readonly exceptions: Int32Array,
+    readonly exceptionStart: Int32Array,
+    /** The images with ground truth of the category, and their ground truth not ignored, A per image. */
+    readonly gtImages: Int32Array,
+    readonly gtNpig: Float64Array,
+  ) {}
+
+  /** npig: ground truth not ignored per area range, with image i counted counts[i] times (default once). */
+  npigOf(counts?: ArrayLike<number>): Float64Array {
+    const A = this.params.areaRanges.length;
+    const npig = new Float64Array(A);
+    for (let b = 0; b < this.gtImages.length; b++) {
+      const times = counts ? counts[this.gtImages[b]] : 1;
+      for (let a = 0; a < A; a++) npig[a] += times * this.gtNpig[b * A + a];
+    }
+    return npig;
+  }
+}
+
+/** evaluate() of pycocotools, one category at a time, over the detections put in ranking order once. */
+class CategoryMatcher {
+  readonly images: number;
+  readonly categories: number;
+  private readonly categoryIds: number[];
+  private readonly gtGroups: { order: Int32Array; starts: Int32Array };
+  private readonly ranked: RankedDetections;
+  private readonly truth: CategoryGroundTruth;
+  /** Detections seen so far per image rank, while ranks are given. */
+  private readonly seen: Int32Array;
+
+  constructor(
+    private readonly gt: CocoAnnotations,
+    private readonly dets: Detections,
+    private readonly params: EvalParams,
+  ) {
+    // pycocotools iterates np.unique of the ids: equal ids share a rank.
+    const imageRank = ranks(gt.images.ids);
+    const categoryRank = ranks(gt.categories.ids);
+    this.images = imageRank.count;
+    this.categories = categoryRank.count;
+    this.categoryIds = categoryRank.sortedIds;
+    const ann = gt.annotations;
+    const gtImage = gather(imageRank.of, ann.imageIndex);
+    // Ground truth per (category, image), in file order.
+    this.gtGroups = countingSort(countingSort(identity(ann.ids.length), gtImage, this.images).order, gather(categoryRank.of, ann.categoryIndex), this.categories);
+    this.ranked = rankDetections(dets, imageRank, categoryRank);
+    this.truth = new CategoryGroundTruth(gt, params, gtImage, this.images);
+    this.seen = new Int32Array(this.images);
+  }
+
+  /**
+   * 1 at each place of category k's ranking that starts a run of one image's detections with one
+   * score (what a copy of the image repeats in a sample, see ImageSampleEvaluator).
+   */
+  runStarts(k: number): Uint8Array {
+    const { starts, order, image } = this.ranked;
+    const score = this.dets.score;
+    const runStart = new Uint8Array(starts[k + 1] - starts[k]);
+    for (let p = starts[k]; p < starts[k + 1]; p++) {
+      const i = p - starts[k];
+      runStart[i] = i === 0 || image[p] !== image[p - 1] || score[order[p]] !== score[order[p - 1]] ? 1 : 0;
+    }
+    return runStart;
+  }
+
+  /** Precision and recall filled with -1 (undefined), for the categories to fill in. */
+  emptyArrays(): EvalArrays {
+    const T = this.params.iouThresholds.length;
+    const R = this.params.recallThresholds.length;
+    const K = this.categories;
+    const A = this.params.areaRanges.length;
+    const M = this.params.maxDets.length;
+    const nameOf = new Map<number, string>();
+    this.gt.categories.ids.forEach((id, i) => nameOf.set(id, this.gt.categories.names[i]));
+    return {
+      params: this.params,
+      categoryIds: this.categoryIds,
+      categoryNames: this.categoryIds.map((id) => nameOf.get(id) ?? String(id)),
+      precision: new Float64Array(T * R * K * A * M).fill(-1),
+      precisionShape: [T, R, K, A, M],
+      recall: new Float64Array(T * K * A * M).fill(-1),
+      recallShape: [T, K, A, M],
+    };
+  }
+
+  /** evaluateImg for every (image, area range, IoU threshold) of category k, detection by detection. */
+  match(k: number): MatchedCategory {
+    const { iouThresholds, areaRanges, maxDets } = this.params;
+    const T = iouThresholds.length;
+    const A = areaRanges.length;
+    const maxDet = maxDets[maxDets.length - 1];
+    const start = this.ranked.starts[k];
+    const n = this.ranked.starts[k + 1] - start;
+    const image = this.ranked.image.subarray(start, start + n);
+    const box = this.ranked.box.subarray(4 * start, 4 * (start + n));
+    const rank = new Int32Array(n);
+    this.seen.fill(0);
+    for (let p = 0; p < n; p++) rank[p] = this.seen[image[p]]++;
+    const inside = new Uint8Array(A * n);
+    for (let a = 0; a < A; a++) {
+      const { min, max } = areaRanges[a];
+      for (let p = 0; p < n; p++) {
+        const area = box[4 * p + 2] * box[4 * p + 3];
+        inside[a * n + p] = area < min || area > max ? 0 : 1;
+      }
+    }
+
+    const truth = this.truth;
+    truth.load(this.gtGroups.order.subarray(this.gtGroups.starts[k], this.gtGroups.starts[k + 1]));
+    const { ann, from, to, slot, ignored, matched } = truth;
+    const G = ann.length;
+    const { bbox, iscrowd, ids } = this.gt.annotations;
+    const thresholds = Array.from(iouThresholds, (t) => Math.min(t, 1 - 1e-10));
+    const exceptions = new Growable((size) => new Int32Array(size));
+    const exceptionStart = new Int32Array(n + 1);
+    let ious = new Float64Array(16);
+    for (let p = 0; p < n; p++) {
+      exceptionStart[p] = exceptions.length;
+      const g0 = from[image[p]];
+      const g1 = to[image[p]];
+      // No ground truth of this category in the image (the common case): nothing to match.
+      if (g0 === g1 || rank[p] >= maxDet) continue;
+      if (ious.length < g1 - g0) ious = new Float64Array(2 * (g1 - g0));
+      let maxIou = 0;
+      for (let i = g0; i < g1; i++) {
+        ious[i - g0] = boxIou(box, 4 * p, bbox, 4 * ann[i], iscrowd[ann[i]] !== 0);
+        maxIou = Math.max(maxIou, ious[i - g0]);
+      }
+      for (let a = 0; a < A; a++) {
+        const slots = a * G;
+        for (let t = 0; t < T; t++) {
+          let best = thresholds[t];
+          if (maxIou < best) continue;
+          const taken = (a * T + t) * G;
+          let m = -1;
+          for (let q = g0; q < g1; q++) {
+            if (matched[taken + q] && !iscrowd[ann[g0 + slot[slots + q]]]) continue;
+            // Once matched to a regular gt, stop at the first ignored one (they are sorted last).
+            if (m > -1 && ignored[slots + m] === 0 && ignored[slots + q] === 1) break;
+            const iou = ious[slot[slots + q]];
+            if (iou < best) continue;
+            best = iou;
+            m = q;
+          }
+          if (m === -1) continue;
+          matched[taken + m] = 1;
+          // Matching an ignored gt makes the detection ignored; a regular one, a true positive,
+          // except that pycocotools marks a match by the gt's id, so a gt with id 0 reads as unmatched.
+          const truePositive = !ignored[slots + m] && ids[ann[g0 + slot[slots + m]]] !== 0;
+          if (truePositive || (ignored[slots + m] && inside[a * n + p])) {
+            exceptions.push(a * T + t);
+            exceptions.push(truePositive ? 1 : 0);
+          }
+        }
+      }
+    }
+    exceptionStart[n] = exceptions.length;
+    for (let p = 0; p <= n; p++) exceptionStart[p] /= 2;
+    const matchedCategory = new MatchedCategory(this.params, n, image, rank, inside, exceptions.toArray(), exceptionStart, truth.gtImages, truth.gtNpig);
+    truth.unload();
+    return matchedCategory;
+  }
+}
+
+interface RankedDetections {
+  /** Where each category's detections start in the ranking (K + 1). */
+  starts: Int32Array;
+  /** The detection at each place of the ranking, and its image rank and box. */
+  order: Int32Array;
+  image: Int32Array;
+  box: Float64Array;
 }
 
 /**
  * The detections in the order accumulate() ranks them, category by category: by score, ties by
  * image id, then by their order in the image (by score, ties in input order), that is score, image
- * id, input order. Returns where each category starts, and the image rank and box at each place;
- * the rest is dropped here, so that it can be freed before matching starts.
+ * id, input order.
  */
-function rankDetections(dets: Detections, imageRank: Ranks, categoryRank: Ranks): { starts: Int32Array; image: Int32Array; box: Float64Array } {
+function rankDetections(dets: Detections, imageRank: Ranks, categoryRank: Ranks): RankedDetections {
   const dtImage = gather(imageRank.of, dets.imageIndex);
   const byScore = sortByScoreDescending(countingSort(identity(dets.count), dtImage, imageRank.count).order, dets.score);
   const { order, starts } = countingSort(byScore, gather(categoryRank.of, dets.categoryIndex), categoryRank.count);
-  // Copied in one pass in input order: reading the detections in ranking order instead would wait
-  // on memory for almost every one.
+  // Images and boxes copied in one pass in input order: reading the detections in ranking order
+  // instead would wait on memory for almost every one.
   const place = new Int32Array(order.length);
   for (let p = 0; p < order.length; p++) place[order[p]] = p;
   const image = new Int32Array(order.length);
@@ -93,66 +292,15 @@ function rankDetections(dets: Detections, imageRank: Ranks, categoryRank: Ranks)
     box[4 * p + 2] = dets.bbox[4 * d + 2];
     box[4 * p + 3] = dets.bbox[4 * d + 3];
   }
-  return { starts, image, box };
-}
-
-/**
- * One category's detections in ranking order: each one's image and box, its rank among its
- * image's detections (maxDets cut on it), and per area range whether it lies inside (unmatched, it
- * is then a false positive; outside, ignored). Matching adds the exceptions, per row (area range,
- * IoU threshold): the true positives, and the detections inside that matched ignored ground truth.
- */
-class CategoryDetections {
-  count = 0;
-  image: Int32Array = new Int32Array(0);
-  box: Float64Array = new Float64Array(0);
-  rank = new Int32Array(0);
-  /** Row a: 1 where the detection's area is inside area range a. */
-  inside = new Uint8Array(0);
-  /** (row a × T + t, 2 × place + 1 for a true positive or + 0 for an ignored one) pairs, by place. */
-  readonly exceptions = new Growable((n) => new Int32Array(n));
-  /** Detections seen so far per image rank, while ranks are given. */
-  private readonly seen: Int32Array;
-
-  constructor(
-    /** Every detection's image rank and box, in ranking order (all categories). */
-    private readonly allImages: Int32Array,
-    private readonly allBoxes: Float64Array,
-    I: number,
-    private readonly params: EvalParams,
-  ) {
-    this.seen = new Int32Array(I);
-  }
-
-  /** The category's detections: places [start, end) of the ranking. */
-  load(start: number, end: number): void {
-    const { areaRanges } = this.params;
-    const n = (this.count = end - start);
-    this.image = this.allImages.subarray(start, end);
-    this.box = this.allBoxes.subarray(4 * start, 4 * end);
-    if (this.rank.length < n) {
-      this.rank = new Int32Array(n);
-      this.inside = new Uint8Array(areaRanges.length * n);
-    }
-    this.seen.fill(0);
-    this.exceptions.length = 0;
-    const { image, rank, box, inside, seen } = this;
-    for (let p = 0; p < n; p++) rank[p] = seen[image[p]]++;
-    for (let a = 0; a < areaRanges.length; a++) {
-      const { min, max } = areaRanges[a];
-      for (let p = 0; p < n; p++) {
-        const area = box[4 * p + 2] * box[4 * p + 3];
-        inside[a * n + p] = area < min || area > max ? 0 : 1;
-      }
-    }
-  }
+  return { starts, order, image, box };
 }
 
 /**
  * One category's ground truth by image, and per area range in the order evaluateImg matches it:
  * slot q of range a, in its image's block of slots, holds the position in the block (file order)
  * of the gt matched q-th, regular ground truth first, then that range's ignored one, each in file
- * order (a stable argsort). Also: which slots are matched, per (range, IoU threshold).
+ * order (a stable argsort). Also: which slots are matched, per (range, IoU threshold), and each
+ * image's ground truth not ignored per range.
  */
 class CategoryGroundTruth {
   /** Annotation indices, grouped by image in image-id order, file order within. */
@@ -163,18 +311,18 @@ class CategoryGroundTruth {
   slot = new Int32Array(0);
   ignored = new Uint8Array(0);
   matched = new Uint8Array(0);
-  /** Non-ignored ground truth per area range (npig). */
-  readonly npig: Float64Array;
+  /** The images with ground truth, and their npig per area range (A per image). */
+  gtImages = new Int32Array(0);
+  gtNpig = new Float64Array(0);
 
   constructor(
-    readonly gt: CocoAnnotations,
+    private readonly gt: CocoAnnotations,
     private readonly params: EvalParams,
     private readonly gtImage: Int32Array,
     I: number,
   ) {
     this.from = new Int32Array(I);
     this.to = new Int32Array(I);
-    this.npig = new Float64Array(params.areaRanges.length);
   }
 
   load(ann: Int32Array): void {
@@ -190,16 +338,19 @@ class CategoryGroundTruth {
     } else {
       this.matched.fill(0, 0, A * iouThresholds.length * G);
     }
-    this.npig.fill(0);
+    const images = new Growable((n) => new Int32Array(n));
+    const npig = new Growable((n) => new Float64Array(n));
     for (let start = 0; start < G; ) {
       const image = this.gtImage[ann[start]];
       let end = start;
       while (end < G && this.gtImage[ann[end]] === image) end++;
       this.from[image] = start;
       this.to[image] = end;
+      images.push(image);
       for (let a = 0; a < A; a++) {
         const { min, max } = areaRanges[a];
         let q = a * G + start;
+        let regular = 0;
         for (let pass = 0; pass < 2; pass++) {
           for (let i = start; i < end; i++) {
             const g = ann[i];
@@ -207,12 +358,15 @@ class CategoryGroundTruth {
             if (ignore !== pass) continue;
             this.slot[q] = i - start;
             this.ignored[q++] = ignore;
-            this.npig[a] += 1 - ignore;
+            regular += 1 - ignore;
           }
         }
+        npig.push(regular);
       }
       start = end;
     }
+    this.gtImages = images.toArray();
+    this.gtNpig = npig.toArray();
   }
 
   /** Leaves every image without ground truth again. */
@@ -224,165 +378,99 @@ class CategoryGroundTruth {
   }
 }
 
-/** evaluateImg for every (image, area range, IoU threshold) of one category, detection by detection. */
-function matchCategory(c: CategoryDetections, truth: CategoryGroundTruth, params: EvalParams): void {
-  const { iouThresholds, areaRanges, maxDets } = params;
-  const T = iouThresholds.length;
-  const A = areaRanges.length;
-  const maxDet = maxDets[maxDets.length - 1];
-  const { count: n, image, rank, box, inside, exceptions } = c;
-  const { ann, from, to, slot, ignored, matched } = truth;
-  const G = ann.length;
-  const { bbox, iscrowd, ids } = truth.gt.annotations;
-  const thresholds = Array.from(iouThresholds, (t) => Math.min(t, 1 - 1e-10));
-  const except = (row: number, value: number) => {
-    exceptions.push(row);
-    exceptions.push(value);
-  };
-  let ious = new Float64Array(16);
-  for (let p = 0; p < n; p++) {
-    const g0 = from[image[p]];
-    const g1 = to[image[p]];
-    // No ground truth of this category in the image (the common case): nothing to match.
-    if (g0 === g1 || rank[p] >= maxDet) continue;
-    if (ious.length < g1 - g0) ious = new Float64Array(2 * (g1 - g0));
-    let maxIou = 0;
-    for (let i = g0; i < g1; i++) {
-      ious[i - g0] = boxIou(box, 4 * p, bbox, 4 * ann[i], iscrowd[ann[i]] !== 0);
-      maxIou = Math.max(maxIou, ious[i - g0]);
-    }
-    for (let a = 0; a < A; a++) {
-      const slots = a * G;
-      for (let t = 0; t < T; t++) {
-        let best = thresholds[t];
-        if (maxIou < best) continue;
-        const taken = (a * T + t) * G;
-        let m = -1;
-        for (let q = g0; q < g1; q++) {
-          if (matched[taken + q] && !iscrowd[ann[g0 + slot[slots + q]]]) continue;
-          // Once matched to a regular gt, stop at the first ignored one (they are sorted last).
-          if (m > -1 && ignored[slots + m] === 0 && ignored[slots + q] === 1) break;
-          const iou = ious[slot[slots + q]];
-          if (iou < best) continue;
-          best = iou;
-          m = q;
-        }
-        if (m === -1) continue;
-        matched[taken + m] = 1;
-        // Matching an ignored gt makes the detection ignored; a regular one, a true positive,
-        // except that pycocotools marks a match by the gt's id, so a gt with id 0 reads as unmatched.
-        if (ignored[slots + m]) {
-          if (inside[a * n + p]) except(a * T + t, 2 * p);
-        } else if (ids[ann[g0 + slot[slots + m]]] !== 0) {
-          except(a * T + t, 2 * p + 1);
-        }
-      }
-    }
-  }
-}
-
-/** accumulate() for one category k: fills precision[:, :, k] and recall[:, k]. */
-function accumulateCategory(
-  k: number,
-  c: CategoryDetections,
-  npig: Float64Array,
-  params: EvalParams,
-  K: number,
-  precision: Float64Array,
-  recall: Float64Array,
-): void {
-  const { iouThresholds, recallThresholds, maxDets, areaRanges } = params;
+/**
+ * accumulate() for category k, over the detections at `places` of its ranking in that order (a
+ * sample repeats its images' detections): fills precision[:, :, k] and recall[:, k] of `out`.
+ * pycocotools computes recall and precision at every detection; but recall only rises at a true
+ * positive and precision only falls between two, so the precision envelope at the first detection
+ * reaching a recall threshold is the one at the first true positive reaching it. Only true
+ * positives are evaluated here, with the same expressions, so the numbers are the same.
+ */
+function accumulateCategory(k: number, m: MatchedCategory, places: Int32Array, npig: Float64Array, out: EvalArrays): void {
+  const { iouThresholds, recallThresholds, maxDets, areaRanges } = m.params;
   const T = iouThresholds.length;
   const R = recallThresholds.length;
   const A = areaRanges.length;
   const M = maxDets.length;
-  const { count: n, rank, inside } = c;
-  const exceptions = byRow(c.exceptions.view(), A * T);
+  const K = out.precisionShape[2];
+  const { count: n, rank, inside, exceptions, exceptionStart } = m;
   // precision[:, :, k] laid out [T, R, A, M] while it is computed: each write then lands near the
   // last, and the whole is copied into place once, in order.
   const q = new Float64Array(T * R * A * M).fill(-1);
-  // Recall and precision at each true positive in ranking order. pycocotools computes them at every
-  // detection, but recall only rises at a true positive and precision only falls between two, so
-  // the precision envelope at the first detection reaching a recall threshold is the one at the
-  // first true positive reaching it: the same numbers from the same expressions.
-  const rc = new Float64Array(n);
-  const pr = new Float64Array(n);
+  // Per IoU threshold: true positives so far, and their recall and precision (at most npig of them:
+  // each matches its own ground truth).
+  const capacity = Math.max(...npig);
+  const tp = new Int32Array(T);
+  const rc = new Float64Array(T * capacity);
+  const pr = new Float64Array(T * capacity);
+  // Per IoU threshold: kept detections so far that matched and are inside the range, so that had
+  // they not matched they would have been false positives.
+  const matchedInside = new Int32Array(T);
   // 1 where a detection is kept under the maxDets at hand (its rank in its image is below it).
   const counted = new Uint8Array(n);
-  // Kept detections before each place that are false positives unless matched (inside the range).
-  const insideBefore = new Int32Array(n);
   // Detections kept under the previous (larger) maxDets, pycocotools' nd: where a smaller maxDets
   // keeps as many, its answers are the larger one's, copied rather than computed again.
   let keptBefore = -1;
-  for (let m = M - 1; m >= 0; m--) {
-    const maxDet = maxDets[m];
+  for (let md = M - 1; md >= 0; md--) {
+    // (rank - maxDet) is negative, its sign bit set, exactly when the rank is below maxDet; a
+    // branch here would be mispredicted at random.
+    for (let p = 0; p < n; p++) counted[p] = (rank[p] - maxDets[md]) >>> 31;
     let kept = 0;
-    for (let p = 0; p < n; p++) {
-      // (rank - maxDet) is negative, its sign bit set, exactly when the rank is below maxDet; a
-      // branch here would be mispredicted at random.
-      counted[p] = (rank[p] - maxDet) >>> 31;
-      kept += counted[p];
-    }
+    for (let j = 0; j < places.length; j++) kept += counted[places[j]];
     const copy = kept === keptBefore;
     keptBefore = kept;
     for (let a = 0; a < A; a++) {
       if (npig[a] === 0) continue;
       if (copy) {
         for (let t = 0; t < T; t++) {
-          recall[((t * K + k) * A + a) * M + m] = recall[((t * K + k) * A + a) * M + m + 1];
+          out.recall[((t * K + k) * A + a) * M + md] = out.recall[((t * K + k) * A + a) * M + md + 1];
           for (let r = 0; r < R; r++) {
-            const at = ((t * R + r) * A + a) * M + m;
+            const at = ((t * R + r) * A + a) * M + md;
             q[at] = q[at + 1];
           }
         }
         continue;
       }
-      for (let p = 0, count = 0; p < n; p++) {
-        insideBefore[p] = count;
-        count += inside[a * n + p] & counted[p];
+      tp.fill(0);
+      matchedInside.fill(0);
+      // Kept detections so far that are inside the range.
+      let insideSoFar = 0;
+      for (let j = 0; j < places.length; j++) {
+        const p = places[j];
+        const keep = counted[p];
+        if (keep && exceptionStart[p] !== exceptionStart[p + 1]) {
+          for (let e = exceptionStart[p]; e < exceptionStart[p + 1]; e++) {
+            const t = exceptions[2 * e] - a * T;
+            if (t < 0 || t >= T) continue;
+            if (exceptions[2 * e + 1]) {
+              const i = t * capacity + tp[t]++;
+              const fp = insideSoFar - matchedInside[t];
+              rc[i] = tp[t] / npig[a];
+              pr[i] = tp[t] / (fp + tp[t] + Number.EPSILON);
+            }
+            matchedInside[t] += inside[a * n + p];
+          }
+        }
+        insideSoFar += inside[a * n + p] & keep;
       }
       for (let t = 0; t < T; t++) {
-        const row = a * T + t;
-        let tp = 0;
-        // Kept exceptions so far that are inside: false positives had they not matched.
-        let matchedInside = 0;
-        for (let e = exceptions.starts[row]; e < exceptions.starts[row + 1]; e++) {
-          const p = exceptions.values[e] >> 1;
-          if (!counted[p]) continue;
-          if (exceptions.values[e] & 1) {
-            tp++;
-            const fp = insideBefore[p] - matchedInside;
-            rc[tp - 1] = tp / npig[a];
-            pr[tp - 1] = tp / (fp + tp + Number.EPSILON);
-          }
-          matchedInside += inside[a * n + p];
-        }
-        recall[((t * K + k) * A + a) * M + m] = kept ? tp / npig[a] : 0;
+        out.recall[((t * K + k) * A + a) * M + md] = kept ? tp[t] / npig[a] : 0;
+        const first = t * capacity;
+        const end = first + tp[t];
         // Precision envelope, right to left.
-        for (let i = tp - 1; i > 0; i--) if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
+        for (let i = end - 1; i > first; i--) if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
         // searchsorted(rc, recallThresholds, side='left'); past the end stays 0.
-        let i = 0;
+        let i = first;
         for (let r = 0; r < R; r++) {
-          while (i < tp && rc[i] < recallThresholds[r]) i++;
-          q[((t * R + r) * A + a) * M + m] = i < tp ? pr[i] : 0;
+          while (i < end && rc[i] < recallThresholds[r]) i++;
+          q[((t * R + r) * A + a) * M + md] = i < end ? pr[i] : 0;
         }
       }
     }
   }
   for (let tr = 0; tr < T * R; tr++) {
-    for (let am = 0; am < A * M; am++) precision[(tr * K + k) * A * M + am] = q[tr * A * M + am];
+    for (let am = 0; am < A * M; am++) out.precision[(tr * K + k) * A * M + am] = q[tr * A * M + am];
   }
-}
-
-/** (row, value) pairs grouped by row, keeping their order within a row. */
-function byRow(pairs: Int32Array, rows: number): { starts: Int32Array; values: Int32Array } {
-  const starts = new Int32Array(rows + 1);
-  for (let i = 0; i < pairs.length; i += 2) starts[pairs[i] + 1]++;
-  for (let r = 0; r < rows; r++) starts[r + 1] += starts[r];
-  const next = starts.slice(0, rows);
-  const values = new Int32Array(pairs.length / 2);
-  for (let i = 0; i < pairs.length; i += 2) values[next[pairs[i]]++] = pairs[i + 1];
-  return { starts, values };
 }
 
 interface Ranks {

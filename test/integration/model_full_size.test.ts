@@ -8,16 +8,12 @@ import * as path from 'path';
 import { Detector } from '../../src/detector';
 import { decodeRgb } from '../../src/image';
 import { seededStateDict } from '../support/model_seeded_weights';
-import { FIXTURES as FIXTURE_ROOT } from '../support/paths';
+import { FIXTURES } from '../support/paths';
 import { traceDetector } from '../../src/testing';
+import type { ReferenceDetections as Dets } from '../support/reference_detections';
 
-const FIXTURES = path.join(FIXTURE_ROOT, 'full_size');
+const FULL_SIZE = path.join(FIXTURES, 'full_size');
 
-interface Dets {
-  boxes: number[][];
-  scores: number[];
-  labels: number[];
-}
 interface Case {
   images: string[];
   resizedSizes: [number, number][];
@@ -56,7 +52,7 @@ function unmatched(ours: { boxes: Float32Array; scores: Float32Array; labels: In
 
 describe('model: torchvision parity on full-size images of many shapes (R50-FPN, 800/1333)', function () {
   this.timeout(600000);
-  const reference = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'reference.json'), 'utf8')) as { cases: Case[]; minSize: number; maxSize: number };
+  const reference = JSON.parse(fs.readFileSync(path.join(FULL_SIZE, 'reference.json'), 'utf8')) as { cases: Case[]; minSize: number; maxSize: number };
   let detector: Detector;
 
   before(async function () {
@@ -67,7 +63,7 @@ describe('model: torchvision parity on full-size images of many shapes (R50-FPN,
   for (const c of reference.cases) {
     const what = c.images.length === 1 ? path.basename(c.images[0], '.png') : `batch of ${c.images.join(', ')}`;
     it(`${what}: torchvision's resized size and its 100 detections`, async function () {
-      const images = await Promise.all(c.images.map((name) => decodeRgb(path.join(FIXTURES, name))));
+      const images = await Promise.all(c.images.map((name) => decodeRgb(path.join(FULL_SIZE, name))));
       const trace = await traceDetector(detector, images, { scoreThreshold: 0 });
       assert.deepEqual(trace.imageSizes, c.resizedSizes, 'resized sizes');
       assert.deepEqual(trace.batchShape, c.batchShape, 'padded batch');

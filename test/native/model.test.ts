@@ -11,16 +11,12 @@ import { decodeRgb } from '../../src/image';
 import { seededStateDict } from '../support/model_seeded_weights';
 import { relativeDifference } from '../support/relative_difference';
 import type { Float32Tensor, RgbImage } from '../../src/types';
-import { CLI, FIXTURES as FIXTURE_ROOT } from '../support/paths';
+import { CLI, FIXTURES } from '../support/paths';
 import { traceDetector } from '../../src/testing';
+import type { ReferenceDetections as Dets } from '../support/reference_detections';
 
-const FIXTURES = path.join(FIXTURE_ROOT, 'model');
+const MODEL_FIXTURES = path.join(FIXTURES, 'model');
 
-interface Dets {
-  boxes: number[][];
-  scores: number[];
-  labels: number[];
-}
 interface Reference {
   minSize: number;
   maxSize: number;
@@ -50,7 +46,7 @@ function mirrored(image: RgbImage): RgbImage {
 }
 
 function readBin(entry: { file: string; shape: number[] }): Float32Tensor {
-  const bytes = fs.readFileSync(path.join(FIXTURES, entry.file));
+  const bytes = fs.readFileSync(path.join(MODEL_FIXTURES, entry.file));
   const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   return { data, shape: entry.shape };
 }
@@ -110,14 +106,14 @@ function compareDetections(got: { boxes: Float32Tensor; scores: Float32Tensor; l
 }
 
 describe('model: parity with torchvision Faster R-CNN R50-FPN (seeded)', function () {
-  const ref = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'reference.json'), 'utf8')) as Reference;
+  const ref = JSON.parse(fs.readFileSync(path.join(MODEL_FIXTURES, 'reference.json'), 'utf8')) as Reference;
   let detector: Detector;
   let image: RgbImage;
 
   before(async function () {
     detector = await Detector.load({ config: { model: { minSize: ref.minSize, maxSize: ref.maxSize } } });
     await detector.loadState(seededStateDict(detector.stateShapes()));
-    image = await decodeRgb(path.join(FIXTURES, 'image.png'));
+    image = await decodeRgb(path.join(MODEL_FIXTURES, 'image.png'));
   });
 
   after(function () {
@@ -194,7 +190,7 @@ describe('model: parity with torchvision Faster R-CNN R50-FPN (seeded)', functio
     const config = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ir-rcnn-model-')), 'config.json');
     fs.writeFileSync(config, JSON.stringify({ model: { minSize: ref.minSize, maxSize: ref.maxSize } }));
     const main = CLI;
-    const run = spawnSync(process.execPath, [main, 'detect', path.join(FIXTURES, 'image.png'), '--weights', pth, '--config', config, '--score-thresh', '0'], {
+    const run = spawnSync(process.execPath, [main, 'detect', path.join(MODEL_FIXTURES, 'image.png'), '--weights', pth, '--config', config, '--score-thresh', '0'], {
       encoding: 'utf8',
     });
     fs.rmSync(path.dirname(config), { recursive: true, force: true });
@@ -212,7 +208,7 @@ describe('model: parity with torchvision Faster R-CNN R50-FPN (seeded)', functio
   });
 
   it('gives torchvision detections at score threshold 0 through detect()', async function () {
-    const [result] = await detector.detect([fs.readFileSync(path.join(FIXTURES, 'image.png'))], { scoreThreshold: 0 });
+    const [result] = await detector.detect([fs.readFileSync(path.join(MODEL_FIXTURES, 'image.png'))], { scoreThreshold: 0 });
     const ref0 = ref.detections['0.0'];
     const boxes = new Float32Array(result.detections.flatMap((d) => [d.bbox[0], d.bbox[1], d.bbox[0] + d.bbox[2], d.bbox[1] + d.bbox[3]]));
     compareDetections(

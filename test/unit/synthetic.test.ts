@@ -39,6 +39,26 @@ describe('synthetic set', () => {
     assert.notDeepEqual(digest(path.join(dir, 'c')), a);
   });
 
+  it('has pinned bytes: its drawing (pixels before JPEG) and its files, so a change of code or of JPEG encoder shows here', async () => {
+    // Checked on this project's machines: JPEG encoding and decoding give these bytes with
+    // libjpeg's SIMD on or off (JSIMD_FORCENONE=1, JSIMD_FORCESSE2=1) and VIPS_NOVECTOR=1, and the
+    // drawing is plain JavaScript. If only the files differ, sharp's encoder (sharp.versions:
+    // vips 8.18.7, mozjpeg 0826579 when pinned) changed: the synthetic set, and every demo number,
+    // changes with it.
+    const pixels = renderSyntheticImage(hash32(hash32(4, 1), 0), 128).pixels;
+    assert.equal(createHash('sha256').update(pixels).digest('hex'), '1d67c921d1131ed3b52eced95324fe0d7b2b2fcab27677acaab52e223ae55fe1');
+    await generateSyntheticDataset({ out: path.join(dir, 'pinned'), images: 3, valImages: 2, size: 128, seed: 4 });
+    assert.deepEqual(digest(path.join(dir, 'pinned')), {
+      'annotations/instances_train.json': 'a9a150804c6935c2d58a44c7b4482033662a64e4d82dc3293a2faeede009dda7',
+      'annotations/instances_val.json': '9f7866ce266697cf6c5777f41c411c04a0907d7e25237e179d599bbd1b4e1fa1',
+      'train/000001.jpg': 'c2d293f0b111549307552bc80a1ac7bfbb2e0641ff14a076f10cea36e8e6b0ec',
+      'train/000002.jpg': '91f846696dd1322eb6a04cf01aadfbb72ddf8d1b2409eabf047d31d9cc77528f',
+      'train/000003.jpg': '0d54c59cfae9b60210017cb198b0f6d462c572d32a4aaa8fefab6194c53d10f2',
+      'val/000001.jpg': 'a7bc1d4609fb7a5afae290f3182c6a91a98f726eb1fe3af14ba828f42615573f',
+      'val/000002.jpg': '6a886cfad0ef152e3af25ad17dd5705081c176dc85698dd6b3e81754bd392a1d',
+    });
+  });
+
   it('writes COCO that the loader reads and the evaluator scores (ground truth as detections: AP 1)', async () => {
     const set = await generateSyntheticDataset({ out: path.join(dir, 'coco'), images: 4, valImages: 1, seed: 1, size: 160 });
     const train = await loadCocoAnnotations(set.trainAnnotations);

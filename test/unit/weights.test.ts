@@ -9,10 +9,10 @@ import { checkStrict, matchStateDict, readSafetensors, readStateDict, writeSafet
 import { decodeTensor } from '../../src/weights/dtype';
 import { unpickle } from '../../src/weights/pickle';
 import type { Tensor, TensorData } from '../../src/types';
-import { FIXTURES as FIXTURE_ROOT } from '../support/paths';
+import { FIXTURES } from '../support/paths';
 
-const FIXTURES = path.join(FIXTURE_ROOT, 'weights');
-const fixture = (name: string): string => path.join(FIXTURES, name);
+const WEIGHT_FIXTURES = path.join(FIXTURES, 'weights');
+const fixture = (name: string): string => path.join(WEIGHT_FIXTURES, name);
 
 interface Expected {
   dtype: string;
