@@ -31,7 +31,7 @@ export function evaluateDetections(gt: CocoAnnotations, dets: Detections, params
   const out = matcher.emptyArrays();
   for (let k = 0; k < matcher.categories; k++) {
     const matched = matcher.match(k);
-    accumulateCategory(k, matched, identity(matched.count), matched.npigOf(), out);
+    accumulateCategory(k, rankingOf(matched, identity(matched.count)), matched.npigOf(), out);
   }
   return out;
 }
@@ -74,7 +74,7 @@ export class ImageSampleEvaluator {
         for (let copy = 0; copy < counts[m.image[start]]; copy++) for (let p = start; p < end; p++) places.push(p);
         start = end;
       }
-      accumulateCategory(k, m, places.view(), m.npigOf(counts), out);
+      accumulateCategory(k, rankingOf(m, places.view()), m.npigOf(counts), out);
     });
     return out;
   }
@@ -92,9 +92,9 @@ class MatchedCategory {
     /** Row a: 1 where a detection's area is inside area range a (unmatched, it is then a false positive; outside, ignored). */
     readonly inside: Uint8Array,
     /**
-     * The matches that change an outcome, as (row a × T + t, 1 for a true positive or 0 for a
-     * detection inside that matched ignored ground truth) pairs; place p's are the pairs
-     * [exceptionStart[p], exceptionStart[p + 1]).
+     * The matches that change an outcome, each 2 × (row a × T + t) + 1 for a true positive or + 0
+     * for a detection inside that matched ignored ground truth; place p's are
+     * exceptions[exceptionStart[p] .. exceptionStart[p + 1]).
      */
     readonly exceptions: Int32Array,
     readonly exceptionStart: Int32Array,
@@ -245,15 +245,11 @@ class CategoryMatcher {
           // Matching an ignored gt makes the detection ignored; a regular one, a true positive,
           // except that pycocotools marks a match by the gt's id, so a gt with id 0 reads as unmatched.
           const truePositive = !ignored[slots + m] && ids[ann[g0 + slot[slots + m]]] !== 0;
-          if (truePositive || (ignored[slots + m] && inside[a * n + p])) {
-            exceptions.push(a * T + t);
-            exceptions.push(truePositive ? 1 : 0);
-          }
+          if (truePositive || (ignored[slots + m] && inside[a * n + p])) exceptions.push(2 * (a * T + t) + (truePositive ? 1 : 0));
         }
       }
     }
     exceptionStart[n] = exceptions.length;
-    for (let p = 0; p <= n; p++) exceptionStart[p] /= 2;
     const matchedCategory = new MatchedCategory(this.params, n, image, rank, inside, exceptions.toArray(), exceptionStart, truth.gtImages, truth.gtNpig);
     truth.unload();
     return matchedCategory;
@@ -379,91 +375,121 @@ class CategoryGroundTruth {
 }
 
 /**
- * accumulate() for category k, over the detections at `places` of its ranking in that order (a
- * sample repeats its images' detections): fills precision[:, :, k] and recall[:, k] of `out`.
- * pycocotools computes recall and precision at every detection; but recall only rises at a true
- * positive and precision only falls between two, so the precision envelope at the first detection
- * reaching a recall threshold is the one at the first true positive reaching it. Only true
- * positives are evaluated here, with the same expressions, so the numbers are the same.
+ * A category's detections in the order accumulate() walks them: each one's rank in its image
+ * (maxDets cut on it), whether it is inside each area range (row a of `inside`), and per (area
+ * range, IoU threshold) row the matches that change an outcome: row r's are values[starts[r] ..
+ * starts[r + 1]), each 2 × position + 1 for a true positive or + 0 for a detection inside that
+ * matched ignored ground truth, in walking order.
  */
-function accumulateCategory(k: number, m: MatchedCategory, places: Int32Array, npig: Float64Array, out: EvalArrays): void {
-  const { iouThresholds, recallThresholds, maxDets, areaRanges } = m.params;
+interface Ranking {
+  count: number;
+  rank: Int32Array;
+  inside: Uint8Array;
+  exceptions: { starts: Int32Array; values: Int32Array };
+}
+
+/** The Ranking of m's detections at `places` (of its ranking), in that order; a sample repeats some. */
+function rankingOf(m: MatchedCategory, places: Int32Array): Ranking {
+  const A = m.params.areaRanges.length;
+  const rows = A * m.params.iouThresholds.length;
+  const count = places.length;
+  const rank = new Int32Array(count);
+  const inside = new Uint8Array(A * count);
+  let total = 0;
+  for (let j = 0; j < count; j++) total += m.exceptionStart[places[j] + 1] - m.exceptionStart[places[j]];
+  // (row, value) pairs in walking order, then grouped by row.
+  const pairs = new Int32Array(2 * total);
+  for (let j = 0, i = 0; j < count; j++) {
+    const p = places[j];
+    rank[j] = m.rank[p];
+    for (let a = 0; a < A; a++) inside[a * count + j] = m.inside[a * m.count + p];
+    for (let e = m.exceptionStart[p]; e < m.exceptionStart[p + 1]; e++, i += 2) {
+      pairs[i] = m.exceptions[e] >> 1;
+      pairs[i + 1] = 2 * j + (m.exceptions[e] & 1);
+    }
+  }
+  return { count, rank, inside, exceptions: byRow(pairs, rows) };
+}
+
+/**
+ * accumulate() for category k: fills precision[:, :, k] and recall[:, k] of `out` from the ranking
+ * of its detections. pycocotools computes recall and precision at every detection; but recall only
+ * rises at a true positive and precision only falls between two, so the precision envelope at the
+ * first detection reaching a recall threshold is the one at the first true positive reaching it.
+ * Only true positives are evaluated here, with the same expressions, so the numbers are the same.
+ */
+function accumulateCategory(k: number, ranking: Ranking, npig: Float64Array, out: EvalArrays): void {
+  const { iouThresholds, recallThresholds, maxDets, areaRanges } = out.params;
   const T = iouThresholds.length;
   const R = recallThresholds.length;
   const A = areaRanges.length;
   const M = maxDets.length;
   const K = out.precisionShape[2];
-  const { count: n, rank, inside, exceptions, exceptionStart } = m;
+  const { count: n, rank, inside, exceptions } = ranking;
   // precision[:, :, k] laid out [T, R, A, M] while it is computed: each write then lands near the
   // last, and the whole is copied into place once, in order.
   const q = new Float64Array(T * R * A * M).fill(-1);
-  // Per IoU threshold: true positives so far, and their recall and precision (at most npig of them:
-  // each matches its own ground truth).
-  const capacity = Math.max(...npig);
-  const tp = new Int32Array(T);
-  const rc = new Float64Array(T * capacity);
-  const pr = new Float64Array(T * capacity);
-  // Per IoU threshold: kept detections so far that matched and are inside the range, so that had
-  // they not matched they would have been false positives.
-  const matchedInside = new Int32Array(T);
+  // Recall and precision at each true positive of a row.
+  const rc = new Float64Array(n);
+  const pr = new Float64Array(n);
   // 1 where a detection is kept under the maxDets at hand (its rank in its image is below it).
   const counted = new Uint8Array(n);
+  // Kept detections before each position that are false positives unless matched (inside the range).
+  const insideBefore = new Int32Array(n);
   // Detections kept under the previous (larger) maxDets, pycocotools' nd: where a smaller maxDets
   // keeps as many, its answers are the larger one's, copied rather than computed again.
   let keptBefore = -1;
-  for (let md = M - 1; md >= 0; md--) {
-    // (rank - maxDet) is negative, its sign bit set, exactly when the rank is below maxDet; a
-    // branch here would be mispredicted at random.
-    for (let p = 0; p < n; p++) counted[p] = (rank[p] - maxDets[md]) >>> 31;
+  for (let m = M - 1; m >= 0; m--) {
+    const maxDet = maxDets[m];
     let kept = 0;
-    for (let j = 0; j < places.length; j++) kept += counted[places[j]];
+    for (let j = 0; j < n; j++) {
+      // (rank - maxDet) is negative, its sign bit set, exactly when the rank is below maxDet; a
+      // branch here would be mispredicted at random.
+      counted[j] = (rank[j] - maxDet) >>> 31;
+      kept += counted[j];
+    }
     const copy = kept === keptBefore;
     keptBefore = kept;
     for (let a = 0; a < A; a++) {
       if (npig[a] === 0) continue;
       if (copy) {
         for (let t = 0; t < T; t++) {
-          out.recall[((t * K + k) * A + a) * M + md] = out.recall[((t * K + k) * A + a) * M + md + 1];
+          out.recall[((t * K + k) * A + a) * M + m] = out.recall[((t * K + k) * A + a) * M + m + 1];
           for (let r = 0; r < R; r++) {
-            const at = ((t * R + r) * A + a) * M + md;
+            const at = ((t * R + r) * A + a) * M + m;
             q[at] = q[at + 1];
           }
         }
         continue;
       }
-      tp.fill(0);
-      matchedInside.fill(0);
-      // Kept detections so far that are inside the range.
-      let insideSoFar = 0;
-      for (let j = 0; j < places.length; j++) {
-        const p = places[j];
-        const keep = counted[p];
-        if (keep && exceptionStart[p] !== exceptionStart[p + 1]) {
-          for (let e = exceptionStart[p]; e < exceptionStart[p + 1]; e++) {
-            const t = exceptions[2 * e] - a * T;
-            if (t < 0 || t >= T) continue;
-            if (exceptions[2 * e + 1]) {
-              const i = t * capacity + tp[t]++;
-              const fp = insideSoFar - matchedInside[t];
-              rc[i] = tp[t] / npig[a];
-              pr[i] = tp[t] / (fp + tp[t] + Number.EPSILON);
-            }
-            matchedInside[t] += inside[a * n + p];
-          }
-        }
-        insideSoFar += inside[a * n + p] & keep;
+      for (let j = 0, count = 0; j < n; j++) {
+        insideBefore[j] = count;
+        count += inside[a * n + j] & counted[j];
       }
       for (let t = 0; t < T; t++) {
-        out.recall[((t * K + k) * A + a) * M + md] = kept ? tp[t] / npig[a] : 0;
-        const first = t * capacity;
-        const end = first + tp[t];
+        const row = a * T + t;
+        let tp = 0;
+        // Kept exceptions so far that are inside: false positives had they not matched.
+        let matchedInside = 0;
+        for (let e = exceptions.starts[row]; e < exceptions.starts[row + 1]; e++) {
+          const j = exceptions.values[e] >> 1;
+          if (!counted[j]) continue;
+          if (exceptions.values[e] & 1) {
+            tp++;
+            const fp = insideBefore[j] - matchedInside;
+            rc[tp - 1] = tp / npig[a];
+            pr[tp - 1] = tp / (fp + tp + Number.EPSILON);
+          }
+          matchedInside += inside[a * n + j];
+        }
+        out.recall[((t * K + k) * A + a) * M + m] = kept ? tp / npig[a] : 0;
         // Precision envelope, right to left.
-        for (let i = end - 1; i > first; i--) if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
+        for (let i = tp - 1; i > 0; i--) if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
         // searchsorted(rc, recallThresholds, side='left'); past the end stays 0.
-        let i = first;
+        let i = 0;
         for (let r = 0; r < R; r++) {
-          while (i < end && rc[i] < recallThresholds[r]) i++;
-          q[((t * R + r) * A + a) * M + md] = i < end ? pr[i] : 0;
+          while (i < tp && rc[i] < recallThresholds[r]) i++;
+          q[((t * R + r) * A + a) * M + m] = i < tp ? pr[i] : 0;
         }
       }
     }
@@ -471,6 +497,17 @@ function accumulateCategory(k: number, m: MatchedCategory, places: Int32Array, n
   for (let tr = 0; tr < T * R; tr++) {
     for (let am = 0; am < A * M; am++) out.precision[(tr * K + k) * A * M + am] = q[tr * A * M + am];
   }
+}
+
+/** (row, value) pairs grouped by row, keeping their order within a row. */
+function byRow(pairs: Int32Array, rows: number): { starts: Int32Array; values: Int32Array } {
+  const starts = new Int32Array(rows + 1);
+  for (let i = 0; i < pairs.length; i += 2) starts[pairs[i] + 1]++;
+  for (let r = 0; r < rows; r++) starts[r + 1] += starts[r];
+  const next = starts.slice(0, rows);
+  const values = new Int32Array(pairs.length / 2);
+  for (let i = 0; i < pairs.length; i += 2) values[next[pairs[i]]++] = pairs[i + 1];
+  return { starts, values };
 }
 
 interface Ranks {
