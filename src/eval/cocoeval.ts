@@ -28,10 +28,11 @@ export interface EvalArrays {
 
 export function evaluateDetections(gt: CocoAnnotations, dets: Detections, params: EvalParams): EvalArrays {
   const matcher = new CategoryMatcher(gt, dets, params);
+  const accumulator = new Accumulator();
   const out = matcher.emptyArrays();
   for (let k = 0; k < matcher.categories; k++) {
     const matched = matcher.match(k);
-    accumulateCategory(k, rankingOf(matched, identity(matched.count)), matched.npigOf(), out);
+    accumulator.category(k, rankingOf(matched), matched.npigOf(), out);
   }
   return out;
 }
@@ -47,12 +48,13 @@ export class ImageSampleEvaluator {
   private readonly matcher: CategoryMatcher;
   private readonly matched: MatchedCategory[] = [];
   private readonly runStarts: Uint8Array[] = [];
+  private readonly accumulator = new Accumulator();
 
   constructor(gt: CocoAnnotations, dets: Detections, params: EvalParams) {
     this.matcher = new CategoryMatcher(gt, dets, params);
     this.images = this.matcher.images;
     for (let k = 0; k < this.matcher.categories; k++) {
-      this.matched.push(this.matcher.match(k));
+      this.matched.push(this.matcher.match(k).copy());
       this.runStarts.push(this.matcher.runStarts(k));
     }
   }
@@ -74,13 +76,16 @@ export class ImageSampleEvaluator {
         for (let copy = 0; copy < counts[m.image[start]]; copy++) for (let p = start; p < end; p++) places.push(p);
         start = end;
       }
-      accumulateCategory(k, rankingOf(m, places.view()), m.npigOf(counts), out);
+      this.accumulator.category(k, rankingOf(m, places.view()), m.npigOf(counts), out);
     });
     return out;
   }
 }
 
-/** One category matched: its detections in ranking order and what matching made of them. */
+/**
+ * One category matched: its detections in ranking order and what matching made of them. Its
+ * arrays are the matcher's, reused for the next category, unless copied.
+ */
 class MatchedCategory {
   constructor(
     readonly params: EvalParams,
@@ -102,6 +107,12 @@ class MatchedCategory {
     readonly gtImages: Int32Array,
     readonly gtNpig: Float64Array,
   ) {}
+
+  /** The same, in arrays of its own. */
+  copy(): MatchedCategory {
+    const { params, count, image, rank, inside, exceptions, exceptionStart, gtImages, gtNpig } = this;
+    return new MatchedCategory(params, count, image, rank.slice(), inside.slice(), exceptions.slice(), exceptionStart.slice(), gtImages.slice(), gtNpig.slice());
+  }
 
   /** npig: ground truth not ignored per area range, with image i counted counts[i] times (default once). */
   npigOf(counts?: ArrayLike<number>): Float64Array {
@@ -125,6 +136,12 @@ class CategoryMatcher {
   private readonly truth: CategoryGroundTruth;
   /** Detections seen so far per image rank, while ranks are given. */
   private readonly seen: Int32Array;
+  // What match() answers in, reused from one category to the next.
+  private readonly rank = new Reused((n) => new Int32Array(n));
+  private readonly inside = new Reused((n) => new Uint8Array(n));
+  private readonly exceptions = new Growable((n) => new Int32Array(n));
+  private readonly exceptionStart = new Reused((n) => new Int32Array(n));
+  private readonly ious = new Reused((n) => new Float64Array(n));
 
   constructor(
     private readonly gt: CocoAnnotations,
@@ -191,10 +208,10 @@ class CategoryMatcher {
     const n = this.ranked.starts[k + 1] - start;
     const image = this.ranked.image.subarray(start, start + n);
     const box = this.ranked.box.subarray(4 * start, 4 * (start + n));
-    const rank = new Int32Array(n);
+    const rank = this.rank.get(n);
     this.seen.fill(0);
     for (let p = 0; p < n; p++) rank[p] = this.seen[image[p]]++;
-    const inside = new Uint8Array(A * n);
+    const inside = this.inside.get(A * n);
     for (let a = 0; a < A; a++) {
       const { min, max } = areaRanges[a];
       for (let p = 0; p < n; p++) {
@@ -209,16 +226,16 @@ class CategoryMatcher {
     const G = ann.length;
     const { bbox, iscrowd, ids } = this.gt.annotations;
     const thresholds = Array.from(iouThresholds, (t) => Math.min(t, 1 - 1e-10));
-    const exceptions = new Growable((size) => new Int32Array(size));
-    const exceptionStart = new Int32Array(n + 1);
-    let ious = new Float64Array(16);
+    const exceptions = this.exceptions;
+    exceptions.length = 0;
+    const exceptionStart = this.exceptionStart.get(n + 1);
     for (let p = 0; p < n; p++) {
       exceptionStart[p] = exceptions.length;
       const g0 = from[image[p]];
       const g1 = to[image[p]];
       // No ground truth of this category in the image (the common case): nothing to match.
       if (g0 === g1 || rank[p] >= maxDet) continue;
-      if (ious.length < g1 - g0) ious = new Float64Array(2 * (g1 - g0));
+      const ious = this.ious.get(g1 - g0);
       let maxIou = 0;
       for (let i = g0; i < g1; i++) {
         ious[i - g0] = boxIou(box, 4 * p, bbox, 4 * ann[i], iscrowd[ann[i]] !== 0);
@@ -250,7 +267,7 @@ class CategoryMatcher {
       }
     }
     exceptionStart[n] = exceptions.length;
-    const matchedCategory = new MatchedCategory(this.params, n, image, rank, inside, exceptions.toArray(), exceptionStart, truth.gtImages, truth.gtNpig);
+    const matchedCategory = new MatchedCategory(this.params, n, image, rank, inside, exceptions.view(), exceptionStart, truth.gtImages.view(), truth.gtNpig.view());
     truth.unload();
     return matchedCategory;
   }
@@ -308,8 +325,8 @@ class CategoryGroundTruth {
   ignored = new Uint8Array(0);
   matched = new Uint8Array(0);
   /** The images with ground truth, and their npig per area range (A per image). */
-  gtImages = new Int32Array(0);
-  gtNpig = new Float64Array(0);
+  readonly gtImages = new Growable((n) => new Int32Array(n));
+  readonly gtNpig = new Growable((n) => new Float64Array(n));
 
   constructor(
     private readonly gt: CocoAnnotations,
@@ -334,15 +351,15 @@ class CategoryGroundTruth {
     } else {
       this.matched.fill(0, 0, A * iouThresholds.length * G);
     }
-    const images = new Growable((n) => new Int32Array(n));
-    const npig = new Growable((n) => new Float64Array(n));
+    const { gtImages, gtNpig } = this;
+    gtImages.length = gtNpig.length = 0;
     for (let start = 0; start < G; ) {
       const image = this.gtImage[ann[start]];
       let end = start;
       while (end < G && this.gtImage[ann[end]] === image) end++;
       this.from[image] = start;
       this.to[image] = end;
-      images.push(image);
+      gtImages.push(image);
       for (let a = 0; a < A; a++) {
         const { min, max } = areaRanges[a];
         let q = a * G + start;
@@ -357,12 +374,10 @@ class CategoryGroundTruth {
             regular += 1 - ignore;
           }
         }
-        npig.push(regular);
+        gtNpig.push(regular);
       }
       start = end;
     }
-    this.gtImages = images.toArray();
-    this.gtNpig = npig.toArray();
   }
 
   /** Leaves every image without ground truth again. */
@@ -388,114 +403,142 @@ interface Ranking {
   exceptions: { starts: Int32Array; values: Int32Array };
 }
 
-/** The Ranking of m's detections at `places` (of its ranking), in that order; a sample repeats some. */
-function rankingOf(m: MatchedCategory, places: Int32Array): Ranking {
+/**
+ * The Ranking of m's detections at `places` of its ranking, in that order (a sample repeats some),
+ * or of all of them in ranking order.
+ */
+function rankingOf(m: MatchedCategory, places?: Int32Array): Ranking {
   const A = m.params.areaRanges.length;
-  const rows = A * m.params.iouThresholds.length;
-  const count = places.length;
-  const rank = new Int32Array(count);
-  const inside = new Uint8Array(A * count);
+  const count = places ? places.length : m.count;
+  const placeAt = (j: number) => (places ? places[j] : j);
   let total = 0;
-  for (let j = 0; j < count; j++) total += m.exceptionStart[places[j] + 1] - m.exceptionStart[places[j]];
+  for (let j = 0; j < count; j++) total += m.exceptionStart[placeAt(j) + 1] - m.exceptionStart[placeAt(j)];
   // (row, value) pairs in walking order, then grouped by row.
   const pairs = new Int32Array(2 * total);
   for (let j = 0, i = 0; j < count; j++) {
-    const p = places[j];
-    rank[j] = m.rank[p];
-    for (let a = 0; a < A; a++) inside[a * count + j] = m.inside[a * m.count + p];
+    const p = placeAt(j);
     for (let e = m.exceptionStart[p]; e < m.exceptionStart[p + 1]; e++, i += 2) {
       pairs[i] = m.exceptions[e] >> 1;
       pairs[i + 1] = 2 * j + (m.exceptions[e] & 1);
     }
   }
-  return { count, rank, inside, exceptions: byRow(pairs, rows) };
+  const exceptions = byRow(pairs, A * m.params.iouThresholds.length);
+  if (!places) return { count, rank: m.rank, inside: m.inside, exceptions };
+  const rank = Int32Array.from(places, (p) => m.rank[p]);
+  const inside = new Uint8Array(A * count);
+  for (let a = 0; a < A; a++) for (let j = 0; j < count; j++) inside[a * count + j] = m.inside[a * m.count + places[j]];
+  return { count, rank, inside, exceptions };
 }
 
 /**
- * accumulate() for category k: fills precision[:, :, k] and recall[:, k] of `out` from the ranking
- * of its detections. pycocotools computes recall and precision at every detection; but recall only
- * rises at a true positive and precision only falls between two, so the precision envelope at the
- * first detection reaching a recall threshold is the one at the first true positive reaching it.
- * Only true positives are evaluated here, with the same expressions, so the numbers are the same.
+ * accumulate(), one category at a time, with buffers kept from one to the next. pycocotools
+ * computes recall and precision at every detection; but recall only rises at a true positive and
+ * precision only falls between two, so the precision envelope at the first detection reaching a
+ * recall threshold is the one at the first true positive reaching it. Only true positives are
+ * evaluated here, with the same expressions, so the numbers are the same.
  */
-function accumulateCategory(k: number, ranking: Ranking, npig: Float64Array, out: EvalArrays): void {
-  const { iouThresholds, recallThresholds, maxDets, areaRanges } = out.params;
-  const T = iouThresholds.length;
-  const R = recallThresholds.length;
-  const A = areaRanges.length;
-  const M = maxDets.length;
-  const K = out.precisionShape[2];
-  const { count: n, rank, inside, exceptions } = ranking;
+class Accumulator {
   // precision[:, :, k] laid out [T, R, A, M] while it is computed: each write then lands near the
   // last, and the whole is copied into place once, in order.
-  const q = new Float64Array(T * R * A * M).fill(-1);
+  private readonly q = new Reused((n) => new Float64Array(n));
   // Recall and precision at each true positive of a row.
-  const rc = new Float64Array(n);
-  const pr = new Float64Array(n);
+  private readonly rc = new Reused((n) => new Float64Array(n));
+  private readonly pr = new Reused((n) => new Float64Array(n));
   // 1 where a detection is kept under the maxDets at hand (its rank in its image is below it).
-  const counted = new Uint8Array(n);
+  private readonly counted = new Reused((n) => new Uint8Array(n));
   // Kept detections before each position that are false positives unless matched (inside the range).
-  const insideBefore = new Int32Array(n);
-  // Detections kept under the previous (larger) maxDets, pycocotools' nd: where a smaller maxDets
-  // keeps as many, its answers are the larger one's, copied rather than computed again.
-  let keptBefore = -1;
-  for (let m = M - 1; m >= 0; m--) {
-    const maxDet = maxDets[m];
-    let kept = 0;
-    for (let j = 0; j < n; j++) {
-      // (rank - maxDet) is negative, its sign bit set, exactly when the rank is below maxDet; a
-      // branch here would be mispredicted at random.
-      counted[j] = (rank[j] - maxDet) >>> 31;
-      kept += counted[j];
-    }
-    const copy = kept === keptBefore;
-    keptBefore = kept;
-    for (let a = 0; a < A; a++) {
-      if (npig[a] === 0) continue;
-      if (copy) {
+  private readonly insideBefore = new Reused((n) => new Int32Array(n));
+
+  /** Fills precision[:, :, k] and recall[:, k] of `out` from the ranking of category k's detections. */
+  category(k: number, ranking: Ranking, npig: Float64Array, out: EvalArrays): void {
+    const { iouThresholds, recallThresholds, maxDets, areaRanges } = out.params;
+    const T = iouThresholds.length;
+    const R = recallThresholds.length;
+    const A = areaRanges.length;
+    const M = maxDets.length;
+    const K = out.precisionShape[2];
+    const { count: n, rank, inside, exceptions } = ranking;
+    const q = this.q.get(T * R * A * M).fill(-1);
+    const rc = this.rc.get(n);
+    const pr = this.pr.get(n);
+    const counted = this.counted.get(n);
+    const insideBefore = this.insideBefore.get(n);
+    // Detections kept under the previous (larger) maxDets, pycocotools' nd: where a smaller maxDets
+    // keeps as many, its answers are the larger one's, copied rather than computed again.
+    let keptBefore = -1;
+    for (let m = M - 1; m >= 0; m--) {
+      const maxDet = maxDets[m];
+      let kept = 0;
+      for (let j = 0; j < n; j++) {
+        // (rank - maxDet) is negative, its sign bit set, exactly when the rank is below maxDet; a
+        // branch here would be mispredicted at random.
+        counted[j] = (rank[j] - maxDet) >>> 31;
+        kept += counted[j];
+      }
+      const copy = kept === keptBefore;
+      keptBefore = kept;
+      for (let a = 0; a < A; a++) {
+        if (npig[a] === 0) continue;
+        if (copy) {
+          for (let t = 0; t < T; t++) {
+            out.recall[((t * K + k) * A + a) * M + m] = out.recall[((t * K + k) * A + a) * M + m + 1];
+            for (let r = 0; r < R; r++) {
+              const at = ((t * R + r) * A + a) * M + m;
+              q[at] = q[at + 1];
+            }
+          }
+          continue;
+        }
+        for (let j = 0, count = 0; j < n; j++) {
+          insideBefore[j] = count;
+          count += inside[a * n + j] & counted[j];
+        }
         for (let t = 0; t < T; t++) {
-          out.recall[((t * K + k) * A + a) * M + m] = out.recall[((t * K + k) * A + a) * M + m + 1];
+          const row = a * T + t;
+          let tp = 0;
+          // Kept exceptions so far that are inside: false positives had they not matched.
+          let matchedInside = 0;
+          for (let e = exceptions.starts[row]; e < exceptions.starts[row + 1]; e++) {
+            const j = exceptions.values[e] >> 1;
+            if (!counted[j]) continue;
+            if (exceptions.values[e] & 1) {
+              tp++;
+              const fp = insideBefore[j] - matchedInside;
+              rc[tp - 1] = tp / npig[a];
+              pr[tp - 1] = tp / (fp + tp + Number.EPSILON);
+            }
+            matchedInside += inside[a * n + j];
+          }
+          out.recall[((t * K + k) * A + a) * M + m] = kept ? tp / npig[a] : 0;
+          // Precision envelope, right to left.
+          for (let i = tp - 1; i > 0; i--) if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
+          // searchsorted(rc, recallThresholds, side='left'); past the end stays 0.
+          let i = 0;
           for (let r = 0; r < R; r++) {
-            const at = ((t * R + r) * A + a) * M + m;
-            q[at] = q[at + 1];
+            while (i < tp && rc[i] < recallThresholds[r]) i++;
+            q[((t * R + r) * A + a) * M + m] = i < tp ? pr[i] : 0;
           }
         }
-        continue;
       }
-      for (let j = 0, count = 0; j < n; j++) {
-        insideBefore[j] = count;
-        count += inside[a * n + j] & counted[j];
-      }
-      for (let t = 0; t < T; t++) {
-        const row = a * T + t;
-        let tp = 0;
-        // Kept exceptions so far that are inside: false positives had they not matched.
-        let matchedInside = 0;
-        for (let e = exceptions.starts[row]; e < exceptions.starts[row + 1]; e++) {
-          const j = exceptions.values[e] >> 1;
-          if (!counted[j]) continue;
-          if (exceptions.values[e] & 1) {
-            tp++;
-            const fp = insideBefore[j] - matchedInside;
-            rc[tp - 1] = tp / npig[a];
-            pr[tp - 1] = tp / (fp + tp + Number.EPSILON);
-          }
-          matchedInside += inside[a * n + j];
-        }
-        out.recall[((t * K + k) * A + a) * M + m] = kept ? tp / npig[a] : 0;
-        // Precision envelope, right to left.
-        for (let i = tp - 1; i > 0; i--) if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
-        // searchsorted(rc, recallThresholds, side='left'); past the end stays 0.
-        let i = 0;
-        for (let r = 0; r < R; r++) {
-          while (i < tp && rc[i] < recallThresholds[r]) i++;
-          q[((t * R + r) * A + a) * M + m] = i < tp ? pr[i] : 0;
-        }
-      }
+    }
+    for (let tr = 0; tr < T * R; tr++) {
+      for (let am = 0; am < A * M; am++) out.precision[(tr * K + k) * A * M + am] = q[tr * A * M + am];
     }
   }
-  for (let tr = 0; tr < T * R; tr++) {
-    for (let am = 0; am < A * M; am++) out.precision[(tr * K + k) * A * M + am] = q[tr * A * M + am];
+}
+
+/** A typed array kept from one category to the next, grown when a longer one is asked for. */
+class Reused<A extends Int32Array | Float64Array | Uint8Array> {
+  private array: A;
+
+  constructor(private readonly make: (n: number) => A) {
+    this.array = make(0);
+  }
+
+  /** `n` elements, holding whatever the last user left. */
+  get(n: number): A {
+    if (this.array.length < n) this.array = this.make(Math.max(n, 2 * this.array.length));
+    return this.array.subarray(0, n) as A;
   }
 }
 
