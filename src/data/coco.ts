@@ -1,10 +1,10 @@
 // COCO ground truth (instances_*.json) held column-wise in typed arrays, and the queries training
 // and evaluation make of it. A 450 MB file must load without holding its text or one JS object per
-// box: it is streamed (json_stream.ts) into a state machine that fills the columns (coco_builder.ts).
+// box: it is read in chunks (json_stream.ts) by a scanner that fills the columns (coco_builder.ts).
 import type { ImageTargets } from '../types';
 import { CocoBuilder } from './coco_builder';
 import { Growable } from './growable';
-import { streamJsonTokens } from './json_stream';
+import { CHUNK_BYTES, streamJsonFile } from './json_stream';
 
 export interface CocoAnnotations {
   /** Where it was read from (for error messages). */
@@ -33,12 +33,14 @@ export interface LoadCocoOptions {
    * Off by default: evaluation needs every image. The batch loader skips such images by itself.
    */
   skipEmptyImages?: boolean;
+  /** Bytes read at a time (default 1 MiB). */
+  chunkBytes?: number;
 }
 
 /** Loads a COCO instances file; every error names the file and, where there is one, the record. */
 export async function loadCocoAnnotations(file: string, options: LoadCocoOptions = {}): Promise<CocoAnnotations> {
   const builder = new CocoBuilder(file);
-  await streamJsonTokens(file, 'annotation file', builder);
+  await streamJsonFile(file, 'annotation file', options.chunkBytes ?? CHUNK_BYTES, builder);
   const annotations: CocoAnnotations = builder.finish();
   return options.skipEmptyImages ? withoutEmptyImages(annotations) : annotations;
 }

@@ -1,41 +1,40 @@
-// The state machine that builds COCO ground truth from stream-json's tokens: it copies the few
-// fields we need into geometrically grown typed arrays and skips everything else (segmentation
-// polygons, licenses, ...) without building it. The images, annotations and categories sections
-// may come in any order; ids are resolved to indices once the whole file has streamed.
+// The scanner that builds COCO ground truth from an annotations file's bytes (json_stream.ts): it
+// copies the few fields we need into geometrically grown typed arrays and skips everything else
+// (segmentation polygons, licenses, ...) without building it. One record of a section is one
+// step. The images, annotations and categories sections may come in any order; ids are resolved
+// to indices once the whole file has been read.
 import { Growable } from './growable';
-import type { JsonToken, JsonTokenSink } from './json_stream';
+import { Ch, JsonScanner, invalidJsonError, keyList } from './json_stream';
 
 type Section = 'images' | 'annotations' | 'categories';
+const SECTIONS: Section[] = ['images', 'annotations', 'categories'];
+const SECTION_KEYS = keyList(SECTIONS);
 
 /** A record field holding a container (object or list) where a scalar was expected. */
 const NESTED = Symbol('nested');
 type FieldValue = number | string | boolean | null | typeof NESTED | undefined;
 
-// Slots of the fields we read; any other key is skipped.
+// Slots of the fields we read, then bbox (read on its own); any other key is skipped.
 const FIELDS = ['id', 'image_id', 'category_id', 'area', 'iscrowd', 'width', 'height', 'file_name', 'name'] as const;
-const ID = 0, IMAGE_ID = 1, CATEGORY_ID = 2, AREA = 3, ISCROWD = 4, WIDTH = 5, HEIGHT = 6, FILE_NAME = 7, NAME = 8;
-const SLOT = new Map<string, number>(FIELDS.map((f, i) => [f, i]));
+const ID = 0, IMAGE_ID = 1, CATEGORY_ID = 2, AREA = 3, ISCROWD = 4, WIDTH = 5, HEIGHT = 6, FILE_NAME = 7, NAME = 8, BBOX = 9;
+const FIELD_KEYS = keyList([...FIELDS, 'bbox']);
 
-/** Builds the CocoAnnotations of `file` (src/data/coco.ts) from its tokens. */
-export class CocoBuilder implements JsonTokenSink {
-  error: string | undefined;
+const enum State { Start, FirstKey, Key, AfterValue, FirstRecord, Record, AfterRecord, Done }
 
-  private depth = 0;
-  /** While >= 0, tokens are skipped until the depth returns to this value. */
-  private skipDepth = -1;
-  private rootClosed = false;
-  private key = '';
+/** Builds the CocoAnnotations of `file` (src/data/coco.ts) from its bytes. */
+export class CocoBuilder extends JsonScanner {
+  private state = State.Start;
   private section: Section | undefined;
   private readonly seen = new Set<Section>();
   private readonly counts = { images: 0, annotations: 0, categories: 0 };
 
   private readonly values: FieldValue[] = new Array(FIELDS.length);
-  private slot = -1;
-  private inBbox = false;
   private bboxSeen = false;
   private bboxLength = 0;
   private bboxValid = true;
-  private readonly bboxValues = [0, 0, 0, 0];
+  private readonly bboxValues = new Float64Array(5);
+  /** Where value() reads a number. */
+  private readonly scalar = new Float64Array(1);
 
   private readonly imageIds = new Growable((n) => new Int32Array(n));
   private readonly widths = new Growable((n) => new Int32Array(n));
@@ -50,86 +49,111 @@ export class CocoBuilder implements JsonTokenSink {
   private readonly area = new Growable((n) => new Float64Array(n));
   private readonly iscrowd = new Growable((n) => new Uint8Array(n));
 
-  constructor(private readonly file: string) {}
+  protected step(): boolean {
+    switch (this.state) {
+      case State.Start:
+        if (this.peek() !== Ch.LeftBrace) throw this.error('expected one JSON object with "images", "annotations" and "categories"');
+        this.pos++;
+        this.state = State.FirstKey;
+        return true;
+      case State.FirstKey:
+        this.state = this.closes(Ch.RightBrace) ? State.Done : State.Key;
+        return true;
+      case State.Key: {
+        // A member of the root object: a section opens; any other list is skipped an element a
+        // step (however long it is), anything else whole.
+        const key = this.key(SECTION_KEYS);
+        this.expect(Ch.Colon, "expected ':' after a key");
+        const section = key < 0 ? undefined : SECTIONS[key];
+        if (section === undefined && this.peek() !== Ch.LeftBracket) {
+          this.skipValue();
+          this.state = State.AfterValue;
+          return true;
+        }
+        if (this.peek() !== Ch.LeftBracket) throw this.error(`"${section}" must be a list`);
+        if (section && this.seen.has(section)) throw this.error(`"${section}" appears twice`);
+        this.pos++;
+        this.section = section;
+        if (section) this.seen.add(section);
+        this.state = State.FirstRecord;
+        return true;
+      }
+      case State.AfterValue:
+        this.state = this.another(Ch.RightBrace, 'after a value') ? State.Key : State.Done;
+        return true;
+      case State.FirstRecord:
+        this.state = this.closes(Ch.RightBracket) ? State.AfterValue : State.Record;
+        return true;
+      case State.Record:
+        this.record();
+        this.state = State.AfterRecord;
+        return true;
+      case State.AfterRecord:
+        this.state = this.another(Ch.RightBracket, 'after a record') ? State.Record : State.AfterValue;
+        return true;
+      case State.Done:
+        if (!this.atEnd()) throw this.syntax('unexpected data after the root object');
+        return false;
+    }
+  }
 
-  token(t: JsonToken): void {
-    if (this.error !== undefined) return;
-    const name = t.name;
-    const opens = name === 'startObject' || name === 'startArray';
-    const closes = name === 'endObject' || name === 'endArray';
-    if (this.skipDepth >= 0) {
-      if (opens) this.depth++;
-      else if (closes && --this.depth === this.skipDepth) this.skipDepth = -1;
-      return;
+  protected endedEarly(): Error {
+    return invalidJsonError(this.source, 'at', this.offset(this.size), ': the file ends early');
+  }
+
+  protected syntaxError(message: string, byte: number): Error {
+    return invalidJsonError(this.source, 'near', byte, ` (${message})`);
+  }
+
+  /** One record of the current section: its fields, checked, appended to the columns. */
+  private record(): void {
+    if (this.section === undefined) return this.skipValue();
+    this.values.fill(undefined);
+    this.bboxSeen = false;
+    if (this.peek() !== Ch.LeftBrace) throw this.recordError('expected an object');
+    this.pos++;
+    if (!this.closes(Ch.RightBrace)) {
+      do {
+        const slot = this.key(FIELD_KEYS);
+        this.expect(Ch.Colon, "expected ':' after a key");
+        if (slot === BBOX && this.section === 'annotations') this.readBbox();
+        else if (slot >= 0 && slot < BBOX) this.values[slot] = this.value();
+        else this.skipValue();
+      } while (this.another(Ch.RightBrace, 'in an object'));
     }
-    switch (this.depth) {
-      case 0:
-        if (name !== 'startObject' || this.rootClosed) {
-          this.fail('expected one JSON object with "images", "annotations" and "categories"');
-        }
-        this.depth = 1;
-        return;
-      case 1:
-        if (name === 'keyValue') {
-          this.key = t.value as string;
-        } else if (name === 'endObject') {
-          this.depth = 0;
-          this.rootClosed = true;
-        } else if (this.key === 'images' || this.key === 'annotations' || this.key === 'categories') {
-          if (name !== 'startArray') return this.fail(`"${this.key}" must be a list`);
-          if (this.seen.has(this.key)) return this.fail(`"${this.key}" appears twice`);
-          this.section = this.key;
-          this.seen.add(this.key);
-          this.depth = 2;
-        } else if (opens) {
-          this.skip();
-        }
-        return;
-      case 2:
-        if (name === 'startObject') {
-          this.values.fill(undefined);
-          this.slot = -1;
-          this.bboxSeen = false;
-          this.depth = 3;
-        } else if (name === 'endArray') {
-          this.section = undefined;
-          this.depth = 1;
-        } else {
-          this.values.fill(undefined);
-          this.failRecord('expected an object');
-        }
-        return;
-      case 3:
-        if (name === 'keyValue') {
-          const key = t.value as string;
-          this.slot = SLOT.get(key) ?? -1;
-          this.inBbox = key === 'bbox' && this.section === 'annotations';
-        } else if (name === 'endObject') {
-          this.depth = 2;
-          this.finishRecord();
-        } else if (this.inBbox) {
-          this.bboxSeen = true;
-          this.bboxLength = 0;
-          this.bboxValid = name === 'startArray';
-          if (name === 'startArray') this.depth = 4;
-          else if (opens) this.skip();
-        } else {
-          if (this.slot >= 0) this.values[this.slot] = opens ? NESTED : scalar(t);
-          if (opens) this.skip();
-        }
-        return;
-      default:
-        // Depth 4: inside an annotation's bbox list.
-        if (name === 'endArray') {
-          this.depth = 3;
-        } else if (name === 'numberValue') {
-          if (this.bboxLength < 4) this.bboxValues[this.bboxLength] = Number(t.value);
-          this.bboxLength++;
-        } else {
-          this.bboxValid = false;
-          if (opens) this.skip();
-        }
+    this.finishRecord();
+  }
+
+  /** A field's value: a scalar as JSON.parse gives it, or NESTED for a list or object. */
+  private value(): FieldValue {
+    const c = this.peek();
+    if (c === Ch.Quote) return this.string();
+    if (c === Ch.LeftBracket || c === Ch.LeftBrace) {
+      this.skipValue();
+      return NESTED;
     }
+    if (c === Ch.LowerT || c === Ch.LowerF || c === Ch.LowerN) return this.literal();
+    if (!this.number(this.scalar, 0)) throw this.syntax('expected a value');
+    return this.scalar[0];
+  }
+
+  /** An annotation's bbox: its first four numbers and how many there were; anything else makes it invalid. */
+  private readBbox(): void {
+    this.bboxSeen = true;
+    this.bboxLength = 0;
+    this.bboxValid = this.peek() === Ch.LeftBracket;
+    if (!this.bboxValid) return this.skipValue();
+    this.pos++;
+    if (this.closes(Ch.RightBracket)) return;
+    do {
+      // Values past the fourth are read into the last slot, only to be counted.
+      if (this.number(this.bboxValues, Math.min(this.bboxLength, 4))) {
+        this.bboxLength++;
+      } else {
+        this.bboxValid = false;
+        this.skipValue();
+      }
+    } while (this.another(Ch.RightBracket, 'in bbox'));
   }
 
   /**
@@ -139,7 +163,7 @@ export class CocoBuilder implements JsonTokenSink {
    */
   finish() {
     for (const section of ['images', 'categories'] as const) {
-      if (!this.seen.has(section)) throw new Error(`${this.file}: no "${section}" list`);
+      if (!this.seen.has(section)) throw this.error(`no "${section}" list`);
     }
     const imageIds = this.imageIds.toArray();
     const imageIndexOf = this.indexById(imageIds, 'images');
@@ -157,17 +181,17 @@ export class CocoBuilder implements JsonTokenSink {
     const categoryIndex = this.annCategoryIds.toArray();
     for (let k = 0; k < ids.length; k++) {
       const image = imageIndexOf.get(imageIndex[k]);
-      if (image === undefined) throw this.recordError('annotations', k, ids[k], `image_id ${imageIndex[k]} is not in "images"`);
+      if (image === undefined) throw this.errorAt('annotations', k, ids[k], `image_id ${imageIndex[k]} is not in "images"`);
       imageIndex[k] = image;
       const category = categoryIndexOf.get(categoryIndex[k]);
       if (category === undefined) {
-        throw this.recordError('annotations', k, ids[k], `category_id ${categoryIndex[k]} is not in "categories"`);
+        throw this.errorAt('annotations', k, ids[k], `category_id ${categoryIndex[k]} is not in "categories"`);
       }
       categoryIndex[k] = sortedPosition[category];
     }
     this.checkUniqueAnnotationIds(ids);
     return {
-      file: this.file,
+      file: this.source,
       images: { ids: imageIds, widths: this.widths.toArray(), heights: this.heights.toArray(), fileNames: this.fileNames },
       categories: { ids: categoryIds, names: byId.map((i) => this.categoryNames[i]) },
       annotations: {
@@ -189,9 +213,8 @@ export class CocoBuilder implements JsonTokenSink {
       const width = this.int(WIDTH, 'width', 1);
       const height = this.int(HEIGHT, 'height', 1);
       const fileName = v[FILE_NAME];
-      if (fileName === undefined) return this.failRecord('missing "file_name"');
-      if (typeof fileName !== 'string' || fileName === '') return this.failRecord('"file_name" must be a non-empty string');
-      if (this.error !== undefined) return;
+      if (fileName === undefined) throw this.recordError('missing "file_name"');
+      if (typeof fileName !== 'string' || fileName === '') throw this.recordError('"file_name" must be a non-empty string');
       this.imageIds.push(id);
       this.widths.push(width);
       this.heights.push(height);
@@ -199,28 +222,26 @@ export class CocoBuilder implements JsonTokenSink {
     } else if (section === 'categories') {
       const id = this.int(ID, 'id');
       const name = v[NAME];
-      if (name === undefined) return this.failRecord('missing "name"');
-      if (typeof name !== 'string') return this.failRecord('"name" must be a string');
-      if (this.error !== undefined) return;
+      if (name === undefined) throw this.recordError('missing "name"');
+      if (typeof name !== 'string') throw this.recordError('"name" must be a string');
       this.categoryIds.push(id);
       this.categoryNames.push(name);
     } else {
       const id = v[ID];
-      if (id === undefined) return this.failRecord('missing "id"');
-      if (typeof id !== 'number' || !Number.isFinite(id)) return this.failRecord('"id" must be a number');
+      if (id === undefined) throw this.recordError('missing "id"');
+      if (typeof id !== 'number' || !Number.isFinite(id)) throw this.recordError('"id" must be a number');
       const imageId = this.int(IMAGE_ID, 'image_id');
       const categoryId = this.int(CATEGORY_ID, 'category_id');
-      if (this.error !== undefined) return;
-      if (!this.bboxSeen) return this.failRecord('missing "bbox"');
+      if (!this.bboxSeen) throw this.recordError('missing "bbox"');
       const [x, y, w, h] = this.bboxValues;
       if (!this.bboxValid || this.bboxLength !== 4 || !isFinite4(x, y, w, h) || w < 0 || h < 0) {
-        return this.failRecord('"bbox" must be 4 finite numbers [x, y, w, h] with w, h >= 0');
+        throw this.recordError('"bbox" must be 4 finite numbers [x, y, w, h] with w, h >= 0');
       }
       const area = v[AREA] ?? w * h;
-      if (typeof area !== 'number' || !(area >= 0)) return this.failRecord('"area" must be a number >= 0');
+      if (typeof area !== 'number' || !(area >= 0)) throw this.recordError('"area" must be a number >= 0');
       const crowd = v[ISCROWD] ?? 0;
       if (crowd !== 0 && crowd !== 1 && crowd !== true && crowd !== false) {
-        return this.failRecord('"iscrowd" must be 0 or 1');
+        throw this.recordError('"iscrowd" must be 0 or 1');
       }
       this.annIds.push(id);
       this.annImageIds.push(imageId);
@@ -235,21 +256,21 @@ export class CocoBuilder implements JsonTokenSink {
     this.counts[section]++;
   }
 
-  /** The integer in `slot`, or a recorded error (and 0). */
+  /** The integer in `slot`, checked. */
   private int(slot: number, field: string, min = -2147483648): number {
     const value = this.values[slot];
-    if (value === undefined) this.failRecord(`missing "${field}"`);
-    else if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > 2147483647) {
-      this.failRecord(`"${field}" must be an integer${min > 0 ? ` >= ${min}` : ''} (got ${describe(value)})`);
-    } else return value;
-    return 0;
+    if (value === undefined) throw this.recordError(`missing "${field}"`);
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > 2147483647) {
+      throw this.recordError(`"${field}" must be an integer${min > 0 ? ` >= ${min}` : ''} (got ${describe(value)})`);
+    }
+    return value;
   }
 
   private indexById(ids: Int32Array, section: Section): Map<number, number> {
     const index = new Map<number, number>();
     for (let i = 0; i < ids.length; i++) {
       const first = index.get(ids[i]);
-      if (first !== undefined) throw this.recordError(section, i, ids[i], `duplicate id (also ${section}[${first}])`);
+      if (first !== undefined) throw this.errorAt(section, i, ids[i], `duplicate id (also ${section}[${first}])`);
       index.set(ids[i], i);
     }
     return index;
@@ -261,36 +282,29 @@ export class CocoBuilder implements JsonTokenSink {
       if (sorted[i] !== sorted[i - 1]) continue;
       const first = ids.indexOf(sorted[i]);
       const second = ids.indexOf(sorted[i], first + 1);
-      throw this.recordError('annotations', second, ids[second], `duplicate id (also annotations[${first}])`);
+      throw this.errorAt('annotations', second, ids[second], `duplicate id (also annotations[${first}])`);
     }
   }
 
-  private skip(): void {
-    this.skipDepth = this.depth;
-    this.depth++;
+  private error(message: string): Error {
+    return new Error(`${this.source}: ${message}`);
   }
 
-  private fail(message: string): void {
-    this.error ??= `${this.file}: ${message}`;
-  }
-
-  private failRecord(message: string): void {
+  /** An error in the record being read. */
+  private recordError(message: string): Error {
     const section = this.section as Section;
     const id = this.values[ID];
-    this.fail(`${recordName(section, this.counts[section], typeof id === 'number' ? id : undefined)}: ${message}`);
+    return this.error(`${recordName(section, this.counts[section], typeof id === 'number' ? id : undefined)}: ${message}`);
   }
 
-  private recordError(section: Section, index: number, id: number, message: string): Error {
-    return new Error(`${this.file}: ${recordName(section, index, id)}: ${message}`);
+  /** An error in a record read earlier. */
+  private errorAt(section: Section, index: number, id: number, message: string): Error {
+    return this.error(`${recordName(section, index, id)}: ${message}`);
   }
 }
 
 function recordName(section: Section, index: number, id: number | undefined): string {
   return id === undefined ? `${section}[${index}]` : `${section}[${index}] (id ${id})`;
-}
-
-function scalar(t: JsonToken): FieldValue {
-  return t.name === 'numberValue' ? Number(t.value) : (t.value as string | boolean | null);
 }
 
 function isFinite4(a: number, b: number, c: number, d: number): boolean {

@@ -16,6 +16,11 @@ export class Growable<A extends NumericArray> {
     this.data[this.length++] = value;
   }
 
+  /** The elements pushed so far, without copying: valid until the next push. */
+  view(): A {
+    return this.data.subarray(0, this.length) as A;
+  }
+
   /** An array of exactly `length` elements (a copy, so the slack is freed). */
   toArray(): A {
     return this.data.slice(0, this.length) as A;

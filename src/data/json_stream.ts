@@ -1,42 +1,26 @@
-// The one way this library streams JSON from a file: read it in chunks (a 450 MB file never sits in
-// memory as text), hand each chunk to a parser, stop at the parser's first error, and report
-// malformed JSON in one line that names the file and the byte. Two parsers plug in: stream-json's
-// tokenizer (streamJsonTokens), which the COCO annotations reader builds records from, and the
-// results reader's byte scanner, specialised for one shape because it is several times faster.
+// The one way this library reads JSON from a file: in chunks (a 450 MB file never sits in memory as
+// text), through a byte scanner specialised for the file's shape, with malformed JSON reported in
+// one line that names the file and the byte. Both the COCO annotations reader (coco_builder.ts) and
+// the results reader (eval/results_reader.ts) are JsonScanners: a generic token stream is several
+// times slower, and they never build a JS object per record.
 import * as fs from 'fs';
-import type { Transform } from 'stream';
-import { finished } from 'stream/promises';
 
 /** A parser that is handed a file's bytes chunk by chunk. */
 export interface JsonChunkParser {
   /** Parses the next chunk; throws on malformed JSON or a bad record, which stops the read. */
-  push(chunk: Buffer): void | Promise<void>;
+  push(chunk: Buffer): void;
   /** The file has ended: throws if the JSON has not. */
-  end(): void | Promise<void>;
+  end(): void;
 }
+
+/** Bytes read at a time by default: few reads, and little memory next to what the readers build. */
+export const CHUNK_BYTES = 1 << 20;
 
 /**
  * Feeds `file` to `parser` in chunks of `chunkBytes`. `what` says what kind of file it is in the
  * error when it cannot be opened ("cannot open results file").
  */
 export async function streamJsonFile(file: string, what: string, chunkBytes: number, parser: JsonChunkParser): Promise<void> {
-  for await (const chunk of fileChunks(file, what, chunkBytes)) await parser.push(chunk);
-  await parser.end();
-}
-
-/**
- * The one-line error for malformed JSON: the source, the byte where parsing failed ('near' when the
- * parser can only place it approximately), then `detail`, the reader's own wording of why.
- */
-export function invalidJsonError(source: string, position: 'at' | 'near', byte: number, detail: string): Error {
-  return new Error(`${source}: invalid JSON ${position} byte ${byte}${detail}`);
-}
-
-/**
- * The first `length` bytes of `file` (all of it by default) in chunks of `chunkBytes`. The file is
- * closed when the last chunk has been taken or the caller stops early (a break or a throw).
- */
-async function* fileChunks(file: string, what: string, chunkBytes: number, length = Infinity): AsyncGenerator<Buffer> {
   let handle: fs.promises.FileHandle;
   try {
     handle = await fs.promises.open(file, 'r');
@@ -44,123 +28,339 @@ async function* fileChunks(file: string, what: string, chunkBytes: number, lengt
     throw new Error(`${file}: cannot open ${what} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
   try {
-    for (let read = 0; read < length; ) {
-      const size = Math.min(chunkBytes, length - read);
-      const { bytesRead, buffer } = await handle.read(Buffer.allocUnsafe(size), 0, size, null);
-      if (bytesRead === 0) return;
-      read += bytesRead;
-      yield buffer.subarray(0, bytesRead);
+    // One buffer for every chunk: the parser copies what it keeps of one before the next is read.
+    const buffer = Buffer.allocUnsafe(chunkBytes);
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, chunkBytes, null);
+      if (bytesRead === 0) break;
+      parser.push(buffer.subarray(0, bytesRead));
     }
   } finally {
     await handle.close();
   }
+  parser.end();
 }
 
-// ---- stream-json's tokens ----
-
-/** A token of stream-json's parser with packed keys, strings and numbers. */
-export interface JsonToken {
-  name: string;
-  value?: string | boolean | null;
+/**
+ * The one-line error for malformed JSON: the source, the byte where parsing failed (after 'at' or
+ * 'near', as each reader's messages read), then `detail`, the reader's own wording of why.
+ */
+export function invalidJsonError(source: string, position: 'at' | 'near', byte: number, detail: string): Error {
+  return new Error(`${source}: invalid JSON ${position} byte ${byte}${detail}`);
 }
 
-/** What streamJsonTokens hands the tokens to. */
-export interface JsonTokenSink {
-  token(t: JsonToken): void;
-  /**
-   * The first error the tokens made (one line), or undefined. Recorded rather than thrown because
-   * tokens arrive inside the parser's stream callbacks; the read stops after the chunk that set it.
-   */
-  readonly error: string | undefined;
+/** Thrown by a scanner's reads when they need bytes past the end of what it holds. */
+const NEED_MORE = Symbol('need more input');
+
+export const enum Ch {
+  Tab = 9, Newline = 10, Return = 13, Space = 32, Quote = 34, Plus = 43, Comma = 44, Minus = 45, Dot = 46,
+  Zero = 48, Nine = 57, Colon = 58, UpperE = 69, UpperI = 73, UpperN = 78, LeftBracket = 91, Backslash = 92,
+  RightBracket = 93, LowerE = 101, LowerF = 102, LowerN = 110, LowerT = 116, LeftBrace = 123, RightBrace = 125,
 }
 
-// stream-json ships no type declarations; this is the part of its Parser used here.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const JsonParser = require('stream-json/Parser') as new (options: object) => Transform;
-const PARSER_OPTIONS = { packValues: true, streamValues: false };
-/** Small enough that locating a syntax error, which replays its chunk byte by byte, stays cheap. */
-const TOKEN_CHUNK_BYTES = 1 << 16;
+/** Exactly representable powers of ten, for the exact fast path of number parsing. */
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+const LITERALS: [Buffer, boolean | null][] = [[Buffer.from('true'), true], [Buffer.from('false'), false], [Buffer.from('null'), null]];
+const NAN: [Buffer, number] = [Buffer.from('NaN'), NaN];
+const INFINITY: [Buffer, number] = [Buffer.from('Infinity'), Infinity];
+const NO_KEYS: Buffer[] = [];
 
-/** Streams `file` through stream-json's parser into `sink`; `what` as for streamJsonFile. */
-export async function streamJsonTokens(file: string, what: string, sink: JsonTokenSink): Promise<void> {
-  const tokenizer = new Tokenizer(file, what, sink);
-  try {
-    await streamJsonFile(file, what, TOKEN_CHUNK_BYTES, tokenizer);
-  } finally {
-    tokenizer.destroy();
-  }
+/** Object keys a scanner recognises, as bytes: key() answers with an index into the list. */
+export function keyList(names: readonly string[]): Buffer[] {
+  return names.map((name) => Buffer.from(name));
 }
 
-class Tokenizer implements JsonChunkParser {
-  private readonly parser = new JsonParser(PARSER_OPTIONS);
-  /** Bytes pushed before the current chunk. */
-  private offset = 0;
+/**
+ * A restartable byte scanner. A subclass parses its file in steps (a list element, an object
+ * member); a step that runs past the bytes held throws NEED_MORE from the read that needed them,
+ * and is parsed again from its start once the next chunk has arrived. A step must therefore change
+ * the scanner's own state only once it has read all it needs.
+ */
+export abstract class JsonScanner implements JsonChunkParser {
+  /** The unparsed rest of the previous chunks, then the current one; bytes [size, length) are stale. */
+  protected buf: Buffer = Buffer.alloc(0);
+  protected pos = 0;
+  protected size = 0;
+  protected eof = false;
+  /** Bytes dropped from the front of `buf` so far (the file offset of buf[0]). */
+  private dropped = 0;
+  /** Where skipValue puts the numbers it reads. */
+  private readonly skipped = new Float64Array(1);
 
-  constructor(
-    private readonly file: string,
-    private readonly what: string,
-    private readonly sink: JsonTokenSink,
-  ) {
-    this.parser.on('data', (t: JsonToken) => sink.token(t));
-    // Syntax errors arrive through write()'s callback and finished(); this keeps them from also
-    // surfacing as an uncaught 'error' event.
-    this.parser.on('error', () => undefined);
-  }
+  constructor(protected readonly source: string) {}
 
-  async push(chunk: Buffer): Promise<void> {
-    const error = await write(this.parser, chunk);
-    if (error) throw invalidJsonError(this.file, 'near', await this.locateSyntaxError(chunk), ` (${parserReason(error)})`);
-    this.offset += chunk.length;
-    this.throwSinkError();
+  push(chunk: Buffer): void {
+    this.scan(chunk, false);
   }
 
-  async end(): Promise<void> {
-    try {
-      this.parser.end();
-      await finished(this.parser);
-    } catch (error) {
-      throw invalidJsonError(this.file, 'at', this.offset, `: the file ends early (${parserReason(error)})`);
+  end(): void {
+    this.scan(Buffer.alloc(0), true);
+  }
+
+  /** One step of the file's grammar; false once the file is done (only trailing space may follow). */
+  protected abstract step(): boolean;
+  /** The error for a file that ends before its JSON does. */
+  protected abstract endedEarly(): Error;
+  /** The error for malformed JSON at file offset `byte`. */
+  protected abstract syntaxError(message: string, byte: number): Error;
+
+  /** The file offset of the byte at `at` in the buffer. */
+  protected offset(at = this.pos): number {
+    return this.dropped + at;
+  }
+
+  /** Takes the next chunk (`last`: no more will come) and parses every complete step it allows. */
+  private scan(chunk: Buffer, last: boolean): void {
+    // Move the unparsed rest to the front of the buffer and append the chunk, reusing the buffer.
+    const rest = this.size - this.pos;
+    this.dropped += this.pos;
+    if (rest + chunk.length > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(rest + chunk.length, 2 * this.buf.length));
+      this.buf.copy(bigger, 0, this.pos, this.size);
+      this.buf = bigger;
+    } else {
+      this.buf.copyWithin(0, this.pos, this.size);
     }
-    this.throwSinkError();
+    chunk.copy(this.buf, rest);
+    this.pos = 0;
+    this.size = rest + chunk.length;
+    this.eof = last;
+    for (;;) {
+      const checkpoint = this.pos;
+      try {
+        if (!this.step()) return;
+      } catch (error) {
+        if (error !== NEED_MORE) throw error;
+        if (this.eof) throw this.endedEarly();
+        this.pos = checkpoint;
+        return;
+      }
+    }
   }
 
-  destroy(): void {
-    this.parser.destroy();
+  /** Skips white space; the byte after it (which must exist: the step needs it). */
+  protected peek(): number {
+    while (this.pos < this.size && isSpace(this.buf[this.pos])) this.pos++;
+    if (this.pos >= this.size) throw NEED_MORE;
+    return this.buf[this.pos];
   }
 
-  private throwSinkError(): void {
-    if (this.sink.error !== undefined) throw new Error(this.sink.error);
+  /** Skips white space, then the byte `c`, or throws a syntax error with `message`. */
+  protected expect(c: number, message: string): void {
+    if (this.peek() !== c) throw this.syntax(message);
+    this.pos++;
+  }
+
+  /** Skips `close` (after white space) if it comes next: the end of an empty list or object. */
+  protected closes(close: number): boolean {
+    if (this.peek() !== close) return false;
+    this.pos++;
+    return true;
   }
 
   /**
-   * The parser only says *that* a chunk is malformed. Parse the file again up to that chunk, then
-   * feed the chunk one byte at a time to find where the parser gives up. Only runs on a broken file.
+   * After an element of a list or object: true past a comma (another element follows), false past
+   * `close`; anything else is a syntax error, which `where` places ("in bbox").
    */
-  private async locateSyntaxError(chunk: Buffer): Promise<number> {
-    const parser = new JsonParser(PARSER_OPTIONS);
-    parser.on('data', () => undefined);
-    parser.on('error', () => undefined);
+  protected another(close: number, where: string): boolean {
+    const c = this.peek();
+    this.pos++;
+    if (c === Ch.Comma) return true;
+    if (c === close) return false;
+    throw this.syntax(`expected ',' or '${String.fromCharCode(close)}' ${where}`, this.pos - 1);
+  }
+
+  /** After the last step: only white space may follow. */
+  protected atEnd(): boolean {
+    while (this.pos < this.size && isSpace(this.buf[this.pos])) this.pos++;
+    return this.pos >= this.size;
+  }
+
+  /** A syntax error at `at`; but where `at` is past the bytes held, the step just needs more. */
+  protected syntax(message: string, at = this.pos): Error {
+    if (at >= this.size && !this.eof) return NEED_MORE as unknown as Error;
+    return this.syntaxError(message, this.offset(at));
+  }
+
+  /**
+   * The object key at pos (after white space): its index in `keys`, or -1 for any other key.
+   * Keys without escapes, the usual case, are matched as bytes without building a string.
+   */
+  protected key(keys: readonly Buffer[]): number {
+    if (this.peek() !== Ch.Quote) throw this.syntax('expected a quoted key');
+    const b = this.buf;
+    const start = this.pos + 1;
+    const close = this.plainStringEnd(start);
+    if (close < 0) {
+      const text = Buffer.from(this.escapedString());
+      return keys.findIndex((key) => key.equals(text));
+    }
+    this.pos = close + 1;
+    next: for (let k = 0; k < keys.length; k++) {
+      const key = keys[k];
+      if (key.length !== close - start) continue;
+      for (let j = 0; j < key.length; j++) if (key[j] !== b[start + j]) continue next;
+      return k;
+    }
+    return -1;
+  }
+
+  /** The string at pos (after white space), unescaped. */
+  protected string(): string {
+    if (this.peek() !== Ch.Quote) throw this.syntax('expected a string');
+    const close = this.plainStringEnd(this.pos + 1);
+    if (close < 0) return this.escapedString();
+    const text = this.buf.toString('utf8', this.pos + 1, close);
+    this.pos = close + 1;
+    return text;
+  }
+
+  /** true, false or null at pos (after white space). */
+  protected literal(): boolean | null {
+    this.peek();
+    for (const [word, value] of LITERALS) {
+      if (!this.spells(word, this.pos)) continue;
+      this.pos += word.length;
+      return value;
+    }
+    throw this.syntax('expected a value');
+  }
+
+  /**
+   * Reads the number at pos (after white space) into into[at]; false, with pos unmoved, where there
+   * is none. (Stored, not returned: a double returned from a call is boxed on the heap, and a large
+   * file has millions of numbers.) NaN and ±Infinity are accepted too, as Python writes them, so
+   * that readers can report them as non-finite. Short decimals take Clinger's exact fast path (an
+   * integer below 2^53 divided by an exact power of ten is correctly rounded); the rest go through
+   * Number().
+   */
+  protected number(into: Float64Array, at: number): boolean {
+    this.peek();
+    const b = this.buf;
+    const size = this.size;
+    const start = this.pos;
+    let i = start;
+    const negative = b[i] === Ch.Minus;
+    if (negative) i++;
+    if (i >= size) throw NEED_MORE;
+    if (b[i] === Ch.UpperN || b[i] === Ch.UpperI) {
+      const [word, value] = b[i] === Ch.UpperN ? NAN : INFINITY;
+      if (!this.spells(word, i)) return false;
+      this.pos = i + word.length;
+      into[at] = negative ? -value : value;
+      return true;
+    }
+    let mantissa = 0;
+    let digits = 0;
+    let fraction = 0;
+    let exponent = false;
+    // JSON's grammar: no leading zero, and digits after a point and after an exponent's sign.
+    let malformed = false;
+    while (i < size && b[i] >= Ch.Zero && b[i] <= Ch.Nine) {
+      mantissa = mantissa * 10 + (b[i++] - Ch.Zero);
+      digits++;
+    }
+    if (digits === 0) {
+      if (i >= size && !this.eof) throw NEED_MORE;
+      return false;
+    }
+    malformed = digits > 1 && b[start + (negative ? 1 : 0)] === Ch.Zero;
+    if (i < size && b[i] === Ch.Dot) {
+      i++;
+      while (i < size && b[i] >= Ch.Zero && b[i] <= Ch.Nine) {
+        mantissa = mantissa * 10 + (b[i++] - Ch.Zero);
+        digits++;
+        fraction++;
+      }
+      malformed ||= fraction === 0;
+    }
+    if (i < size && (b[i] === Ch.LowerE || b[i] === Ch.UpperE)) {
+      exponent = true;
+      i++;
+      if (i < size && (b[i] === Ch.Plus || b[i] === Ch.Minus)) i++;
+      const exponentStart = i;
+      while (i < size && b[i] >= Ch.Zero && b[i] <= Ch.Nine) i++;
+      malformed ||= i === exponentStart;
+    }
+    if (i >= size && !this.eof) throw NEED_MORE;
+    if (malformed) throw this.syntax('malformed number', start);
+    this.pos = i;
+    if (!exponent && digits <= 15) {
+      const value = fraction ? mantissa / POW10[fraction] : mantissa;
+      into[at] = negative ? -value : value;
+    } else {
+      into[at] = Number(b.toString('latin1', start, i));
+    }
+    return true;
+  }
+
+  /** Skips the value at pos (after white space), checking its syntax: fields a reader does not use. */
+  protected skipValue(): void {
+    const c = this.peek();
+    if (c === Ch.Quote) {
+      this.pos = this.stringEnd(this.pos);
+    } else if (c === Ch.LeftBracket || c === Ch.LeftBrace) {
+      const close = c === Ch.LeftBracket ? Ch.RightBracket : Ch.RightBrace;
+      this.pos++;
+      if (this.closes(close)) return;
+      do {
+        if (close === Ch.RightBrace) {
+          this.key(NO_KEYS);
+          this.expect(Ch.Colon, "expected ':' after a key");
+        }
+        this.skipValue();
+      } while (this.another(close, close === Ch.RightBrace ? 'in an object' : 'in a list'));
+    } else if (c === Ch.LowerT || c === Ch.LowerF || c === Ch.LowerN) {
+      this.literal();
+    } else if (!this.number(this.skipped, 0)) {
+      throw this.syntax('expected a value');
+    }
+  }
+
+  /** Whether the bytes from `at` spell `word` (NEED_MORE while too few are held to tell). */
+  private spells(word: Buffer, at: number): boolean {
+    if (at + word.length > this.size) {
+      if (!this.eof) throw NEED_MORE;
+      return false;
+    }
+    return this.buf.compare(word, 0, word.length, at, at + word.length) === 0;
+  }
+
+  /** Index just past the string whose opening quote is at `i`. */
+  private stringEnd(i: number): number {
+    const b = this.buf;
+    i++;
+    while (i < this.size && b[i] !== Ch.Quote) i += b[i] === Ch.Backslash ? 2 : 1;
+    if (i >= this.size) throw NEED_MORE;
+    return i + 1;
+  }
+
+  /**
+   * The index of the closing quote of a string whose text starts at `start`, or -1 where an escape
+   * comes first (the string is then read by escapedString).
+   */
+  private plainStringEnd(start: number): number {
+    const b = this.buf;
+    let i = start;
+    while (i < this.size && b[i] !== Ch.Quote && b[i] !== Ch.Backslash) i++;
+    if (i >= this.size) throw NEED_MORE;
+    return b[i] === Ch.Quote ? i : -1;
+  }
+
+  /** The string at pos (its opening quote), with escapes, decoded. */
+  private escapedString(): string {
+    const start = this.pos;
+    const end = this.stringEnd(start);
     try {
-      let at = 0;
-      for await (const before of fileChunks(this.file, this.what, TOKEN_CHUNK_BYTES, this.offset)) {
-        if (await write(parser, before)) return at;
-        at += before.length;
-      }
-      for (let i = 0; i < chunk.length; i++) {
-        if (await write(parser, chunk.subarray(i, i + 1))) return this.offset + i;
-      }
-      return this.offset + chunk.length;
-    } finally {
-      parser.destroy();
+      const text = JSON.parse(this.buf.toString('utf8', start, end)) as string;
+      this.pos = end;
+      return text;
+    } catch {
+      throw this.syntax('malformed string', start);
     }
   }
 }
 
-function write(parser: Transform, chunk: Buffer): Promise<Error | null | undefined> {
-  return new Promise((resolve) => parser.write(chunk, resolve));
-}
-
-function parserReason(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.replace(/^Parser (cannot parse input: |has )/, '');
+function isSpace(c: number): boolean {
+  return c === Ch.Space || c === Ch.Newline || c === Ch.Return || c === Ch.Tab;
 }

@@ -1,9 +1,15 @@
 // COCO bounding-box evaluation with the semantics of pycocotools' COCOeval (evaluate + accumulate),
-// step for step, but laid out for speed: ground truth and detections are grouped per
-// (category, image) by counting sorts over index arrays, and each category is matched and
-// accumulated on its own, so memory stays bounded by the largest category. For bootstrap samples
-// of the images, ImageSampleEvaluator keeps every category's matches and accumulates them per sample.
+// step for step, but laid out for speed. The detections are put once in the order accumulate()
+// ranks them (a stable radix sort by score, then counting sorts, no comparisons). Each category
+// is then matched in that order: pycocotools matches each image's detections greedily by score,
+// and an image's detections come in that same order here, interleaved with other images' (whose
+// matches they cannot change). Most detections match nothing, and an unmatched detection's
+// outcome depends only on its area: so only the matches that change an outcome are recorded, and
+// accumulating counts the rest as it goes. Besides a copy of the detections' images and boxes in
+// ranking order, memory stays bounded by the largest category. For bootstrap samples of the
+// images, ImageSampleEvaluator keeps every category's matches and accumulates them per sample.
 import type { CocoAnnotations } from '../data/coco';
+import { Growable } from '../data/growable';
 import type { Detections } from './detections';
 import { boxIou } from './iou';
 import type { EvalParams } from './params';
@@ -20,22 +26,13 @@ export interface EvalArrays {
   recallShape: [number, number, number, number];
 }
 
-// What each kept detection turned out to be, per (area range, IoU threshold).
-const FP = 0;
-const TP = 1;
-const IGNORED = 2;
-
 export function evaluateDetections(gt: CocoAnnotations, dets: Detections, params: EvalParams): EvalArrays {
   const matcher = new CategoryMatcher(gt, dets, params);
+  const accumulator = new Accumulator();
   const out = matcher.emptyArrays();
-  const scratch = new Scratch();
-  // One category's matches at a time: memory stays bounded by the largest category.
-  const results = new CategoryResults(params.areaRanges.length * params.iouThresholds.length);
   for (let k = 0; k < matcher.categories; k++) {
-    const matches = matcher.match(k, results);
-    const npig = new Float64Array(params.areaRanges.length);
-    matches.npig.forEach((n, i) => (npig[i % npig.length] += n));
-    accumulateCategory(k, results, npig, params, matcher.categories, out.precision, out.recall, scratch);
+    const matched = matcher.match(k);
+    accumulator.category(k, rankingOf(matched), matched.npigOf(), out);
   }
   return out;
 }
@@ -49,59 +46,102 @@ export class ImageSampleEvaluator {
   /** Distinct images (ids), in id order: what a sample counts. */
   readonly images: number;
   private readonly matcher: CategoryMatcher;
-  private readonly matches: CategoryMatches[] = [];
-  private readonly scratch = new Scratch();
+  private readonly matched: MatchedCategory[] = [];
+  private readonly runStarts: Uint8Array[] = [];
+  private readonly accumulator = new Accumulator();
 
-  constructor(
-    gt: CocoAnnotations,
-    dets: Detections,
-    private readonly params: EvalParams,
-  ) {
+  constructor(gt: CocoAnnotations, dets: Detections, params: EvalParams) {
     this.matcher = new CategoryMatcher(gt, dets, params);
     this.images = this.matcher.images;
-    const stride = params.areaRanges.length * params.iouThresholds.length;
-    for (let k = 0; k < this.matcher.categories; k++) this.matches.push(this.matcher.match(k, new CategoryResults(stride)));
+    for (let k = 0; k < this.matcher.categories; k++) {
+      this.matched.push(this.matcher.match(k).copy());
+      this.runStarts.push(this.matcher.runStarts(k));
+    }
   }
 
   /** pycocotools' arrays on the sample that holds image i (in id order) counts[i] times. */
   evaluate(counts: ArrayLike<number>): EvalArrays {
     if (counts.length !== this.images) throw new Error(`evaluate sample: expected a count for each of the ${this.images} images, got ${counts.length}`);
-    const A = this.params.areaRanges.length;
     const out = this.matcher.emptyArrays();
-    const sample = new CategoryResults(A * this.params.iouThresholds.length);
-    this.matches.forEach((m, k) => {
-      sample.count = 0;
-      const npig = new Float64Array(A);
-      // Images in id order, copies next to each other: the order ties between equal scores keep.
-      for (let i = 0; i < this.images; i++) {
-        for (let a = 0; a < A; a++) npig[a] += counts[i] * m.npig[i * A + a];
-        for (let copy = 0; copy < counts[i]; copy++) sample.appendFrom(m.results, m.imageStart[i], m.imageStart[i + 1]);
+    const places = new Growable((n) => new Int32Array(n));
+    this.matched.forEach((m, k) => {
+      // The copies of an image have ids next to each other, so between equal scores the ranking
+      // keeps image id, then copy, then the image's own order: each run of one image's detections
+      // with one score comes as many times as the image, copy after copy.
+      const runStart = this.runStarts[k];
+      places.length = 0;
+      for (let start = 0; start < m.count; ) {
+        let end = start + 1;
+        while (end < m.count && !runStart[end]) end++;
+        for (let copy = 0; copy < counts[m.image[start]]; copy++) for (let p = start; p < end; p++) places.push(p);
+        start = end;
       }
-      accumulateCategory(k, sample, npig, this.params, this.matcher.categories, out.precision, out.recall, this.scratch);
+      this.accumulator.category(k, rankingOf(m, places.view()), m.npigOf(counts), out);
     });
     return out;
   }
 }
 
-/** One category's matching: every image's detections with their outcomes, and its ground truth counted per area range. */
-interface CategoryMatches {
-  results: CategoryResults;
-  /** Image i's detections are results[imageStart[i], imageStart[i + 1]) (images in id order). */
-  imageStart: Int32Array;
-  /** Image i's ground truth not ignored in area range a: npig[i * A + a]. */
-  npig: Float64Array;
+/**
+ * One category matched: its detections in ranking order and what matching made of them. Its
+ * arrays are the matcher's, reused for the next category, unless copied.
+ */
+class MatchedCategory {
+  constructor(
+    readonly params: EvalParams,
+    readonly count: number,
+    /** Each detection's image rank. */
+    readonly image: Int32Array,
+    /** Each detection's rank among its image's detections: maxDets cut on it. */
+    readonly rank: Int32Array,
+    /** Row a: 1 where a detection's area is inside area range a (unmatched, it is then a false positive; outside, ignored). */
+    readonly inside: Uint8Array,
+    /**
+     * The matches that change an outcome, each 2 × (row a × T + t) + 1 for a true positive or + 0
+     * for a detection inside that matched ignored ground truth; place p's are
+     * exceptions[exceptionStart[p] .. exceptionStart[p + 1]).
+     */
+    readonly exceptions: Int32Array,
+    readonly exceptionStart: Int32Array,
+    /** The images with ground truth of the category, and their ground truth not ignored, A per image. */
+    readonly gtImages: Int32Array,
+    readonly gtNpig: Float64Array,
+  ) {}
+
+  /** The same, in arrays of its own. */
+  copy(): MatchedCategory {
+    const { params, count, image, rank, inside, exceptions, exceptionStart, gtImages, gtNpig } = this;
+    return new MatchedCategory(params, count, image, rank.slice(), inside.slice(), exceptions.slice(), exceptionStart.slice(), gtImages.slice(), gtNpig.slice());
+  }
+
+  /** npig: ground truth not ignored per area range, with image i counted counts[i] times (default once). */
+  npigOf(counts?: ArrayLike<number>): Float64Array {
+    const A = this.params.areaRanges.length;
+    const npig = new Float64Array(A);
+    for (let b = 0; b < this.gtImages.length; b++) {
+      const times = counts ? counts[this.gtImages[b]] : 1;
+      for (let a = 0; a < A; a++) npig[a] += times * this.gtNpig[b * A + a];
+    }
+    return npig;
+  }
 }
 
-/** evaluate() of pycocotools, one category at a time: the ground truth and detections grouped per (category, image). */
+/** evaluate() of pycocotools, one category at a time, over the detections put in ranking order once. */
 class CategoryMatcher {
   readonly images: number;
   readonly categories: number;
   private readonly categoryIds: number[];
-  private readonly gtImage: Int32Array;
-  private readonly dtImage: Int32Array;
   private readonly gtGroups: { order: Int32Array; starts: Int32Array };
-  private readonly dtGroups: { order: Int32Array; starts: Int32Array };
-  private readonly matcher: ImageMatcher;
+  private readonly ranked: RankedDetections;
+  private readonly truth: CategoryGroundTruth;
+  /** Detections seen so far per image rank, while ranks are given. */
+  private readonly seen: Int32Array;
+  // What match() answers in, reused from one category to the next.
+  private readonly rank = new Reused((n) => new Int32Array(n));
+  private readonly inside = new Reused((n) => new Uint8Array(n));
+  private readonly exceptions = new Growable((n) => new Int32Array(n));
+  private readonly exceptionStart = new Reused((n) => new Int32Array(n));
+  private readonly ious = new Reused((n) => new Float64Array(n));
 
   constructor(
     private readonly gt: CocoAnnotations,
@@ -114,11 +154,28 @@ class CategoryMatcher {
     this.images = imageRank.count;
     this.categories = categoryRank.count;
     this.categoryIds = categoryRank.sortedIds;
-    this.gtImage = Int32Array.from(gt.annotations.imageIndex, (i) => imageRank.of[i]);
-    this.dtImage = Int32Array.from(dets.imageIndex, (i) => imageRank.of[i]);
-    this.gtGroups = groupByCategoryThenImage(this.gtImage, gt.annotations.categoryIndex, imageRank.count, categoryRank);
-    this.dtGroups = groupByCategoryThenImage(this.dtImage, dets.categoryIndex, imageRank.count, categoryRank);
-    this.matcher = new ImageMatcher(gt, dets, params, this.gtGroups.order, this.dtGroups.order);
+    const ann = gt.annotations;
+    const gtImage = gather(imageRank.of, ann.imageIndex);
+    // Ground truth per (category, image), in file order.
+    this.gtGroups = countingSort(countingSort(identity(ann.ids.length), gtImage, this.images).order, gather(categoryRank.of, ann.categoryIndex), this.categories);
+    this.ranked = rankDetections(dets, imageRank, categoryRank);
+    this.truth = new CategoryGroundTruth(gt, params, gtImage, this.images);
+    this.seen = new Int32Array(this.images);
+  }
+
+  /**
+   * 1 at each place of category k's ranking that starts a run of one image's detections with one
+   * score (what a copy of the image repeats in a sample, see ImageSampleEvaluator).
+   */
+  runStarts(k: number): Uint8Array {
+    const { starts, order, image } = this.ranked;
+    const score = this.dets.score;
+    const runStart = new Uint8Array(starts[k + 1] - starts[k]);
+    for (let p = starts[k]; p < starts[k + 1]; p++) {
+      const i = p - starts[k];
+      runStart[i] = i === 0 || image[p] !== image[p - 1] || score[order[p]] !== score[order[p - 1]] ? 1 : 0;
+    }
+    return runStart;
   }
 
   /** Precision and recall filled with -1 (undefined), for the categories to fill in. */
@@ -141,275 +198,359 @@ class CategoryMatcher {
     };
   }
 
-  /** Matches category k on every image, into `results` (emptied first). */
-  match(k: number, results: CategoryResults): CategoryMatches {
-    const A = this.params.areaRanges.length;
-    const maxDet = this.params.maxDets[this.params.maxDets.length - 1];
-    const { gtImage, dtImage, gtGroups, dtGroups } = this;
-    results.count = 0;
-    const imageStart = new Int32Array(this.images + 1);
-    const npig = new Float64Array(this.images * A);
-    let g = gtGroups.starts[k];
-    const gEnd = gtGroups.starts[k + 1];
-    let d = dtGroups.starts[k];
-    const dEnd = dtGroups.starts[k + 1];
-    // Walk the images that have ground truth or detections of this category, in image-id order.
-    while (g < gEnd || d < dEnd) {
-      const image = Math.min(g < gEnd ? gtImage[gtGroups.order[g]] : Infinity, d < dEnd ? dtImage[dtGroups.order[d]] : Infinity);
-      const g0 = g;
-      while (g < gEnd && gtImage[gtGroups.order[g]] === image) g++;
-      const d0 = d;
-      while (d < dEnd && dtImage[dtGroups.order[d]] === image) d++;
-      sortByScore(dtGroups.order, d0, d, this.dets.score);
-      const before = results.count;
-      this.matcher.match(g0, g, d0, Math.min(d, d0 + maxDet), results, npig.subarray(image * A, (image + 1) * A));
-      imageStart[image + 1] = results.count - before;
+  /** evaluateImg for every (image, area range, IoU threshold) of category k, detection by detection. */
+  match(k: number): MatchedCategory {
+    const { iouThresholds, areaRanges, maxDets } = this.params;
+    const T = iouThresholds.length;
+    const A = areaRanges.length;
+    const maxDet = maxDets[maxDets.length - 1];
+    const start = this.ranked.starts[k];
+    const n = this.ranked.starts[k + 1] - start;
+    const image = this.ranked.image.subarray(start, start + n);
+    const box = this.ranked.box.subarray(4 * start, 4 * (start + n));
+    const rank = this.rank.get(n);
+    this.seen.fill(0);
+    for (let p = 0; p < n; p++) rank[p] = this.seen[image[p]]++;
+    const inside = this.inside.get(A * n);
+    for (let a = 0; a < A; a++) {
+      const { min, max } = areaRanges[a];
+      for (let p = 0; p < n; p++) {
+        const area = box[4 * p + 2] * box[4 * p + 3];
+        inside[a * n + p] = area < min || area > max ? 0 : 1;
+      }
     }
-    for (let i = 0; i < this.images; i++) imageStart[i + 1] += imageStart[i];
-    return { results, imageStart, npig };
+
+    const truth = this.truth;
+    truth.load(this.gtGroups.order.subarray(this.gtGroups.starts[k], this.gtGroups.starts[k + 1]));
+    const { ann, from, to, slot, ignored, matched } = truth;
+    const G = ann.length;
+    const { bbox, iscrowd, ids } = this.gt.annotations;
+    const thresholds = Array.from(iouThresholds, (t) => Math.min(t, 1 - 1e-10));
+    const exceptions = this.exceptions;
+    exceptions.length = 0;
+    const exceptionStart = this.exceptionStart.get(n + 1);
+    for (let p = 0; p < n; p++) {
+      exceptionStart[p] = exceptions.length;
+      const g0 = from[image[p]];
+      const g1 = to[image[p]];
+      // No ground truth of this category in the image (the common case): nothing to match.
+      if (g0 === g1 || rank[p] >= maxDet) continue;
+      const ious = this.ious.get(g1 - g0);
+      let maxIou = 0;
+      for (let i = g0; i < g1; i++) {
+        ious[i - g0] = boxIou(box, 4 * p, bbox, 4 * ann[i], iscrowd[ann[i]] !== 0);
+        maxIou = Math.max(maxIou, ious[i - g0]);
+      }
+      for (let a = 0; a < A; a++) {
+        const slots = a * G;
+        for (let t = 0; t < T; t++) {
+          let best = thresholds[t];
+          if (maxIou < best) continue;
+          const taken = (a * T + t) * G;
+          let m = -1;
+          for (let q = g0; q < g1; q++) {
+            if (matched[taken + q] && !iscrowd[ann[g0 + slot[slots + q]]]) continue;
+            // Once matched to a regular gt, stop at the first ignored one (they are sorted last).
+            if (m > -1 && ignored[slots + m] === 0 && ignored[slots + q] === 1) break;
+            const iou = ious[slot[slots + q]];
+            if (iou < best) continue;
+            best = iou;
+            m = q;
+          }
+          if (m === -1) continue;
+          matched[taken + m] = 1;
+          // Matching an ignored gt makes the detection ignored; a regular one, a true positive,
+          // except that pycocotools marks a match by the gt's id, so a gt with id 0 reads as unmatched.
+          const truePositive = !ignored[slots + m] && ids[ann[g0 + slot[slots + m]]] !== 0;
+          if (truePositive || (ignored[slots + m] && inside[a * n + p])) exceptions.push(2 * (a * T + t) + (truePositive ? 1 : 0));
+        }
+      }
+    }
+    exceptionStart[n] = exceptions.length;
+    const matchedCategory = new MatchedCategory(this.params, n, image, rank, inside, exceptions.view(), exceptionStart, truth.gtImages.view(), truth.gtNpig.view());
+    truth.unload();
+    return matchedCategory;
   }
 }
 
-/** evaluateImg for one (image, category) over every area range and IoU threshold. */
-class ImageMatcher {
-  private readonly s = new Scratch();
+interface RankedDetections {
+  /** Where each category's detections start in the ranking (K + 1). */
+  starts: Int32Array;
+  /** The detection at each place of the ranking, and its image rank and box. */
+  order: Int32Array;
+  image: Int32Array;
+  box: Float64Array;
+}
+
+/**
+ * The detections in the order accumulate() ranks them, category by category: by score, ties by
+ * image id, then by their order in the image (by score, ties in input order), that is score, image
+ * id, input order.
+ */
+function rankDetections(dets: Detections, imageRank: Ranks, categoryRank: Ranks): RankedDetections {
+  const dtImage = gather(imageRank.of, dets.imageIndex);
+  const byScore = sortByScoreDescending(countingSort(identity(dets.count), dtImage, imageRank.count).order, dets.score);
+  const { order, starts } = countingSort(byScore, gather(categoryRank.of, dets.categoryIndex), categoryRank.count);
+  // Images and boxes copied in one pass in input order: reading the detections in ranking order
+  // instead would wait on memory for almost every one.
+  const place = new Int32Array(order.length);
+  for (let p = 0; p < order.length; p++) place[order[p]] = p;
+  const image = new Int32Array(order.length);
+  const box = new Float64Array(4 * order.length);
+  for (let d = 0; d < order.length; d++) {
+    const p = place[d];
+    image[p] = dtImage[d];
+    box[4 * p] = dets.bbox[4 * d];
+    box[4 * p + 1] = dets.bbox[4 * d + 1];
+    box[4 * p + 2] = dets.bbox[4 * d + 2];
+    box[4 * p + 3] = dets.bbox[4 * d + 3];
+  }
+  return { starts, order, image, box };
+}
+
+/**
+ * One category's ground truth by image, and per area range in the order evaluateImg matches it:
+ * slot q of range a, in its image's block of slots, holds the position in the block (file order)
+ * of the gt matched q-th, regular ground truth first, then that range's ignored one, each in file
+ * order (a stable argsort). Also: which slots are matched, per (range, IoU threshold), and each
+ * image's ground truth not ignored per range.
+ */
+class CategoryGroundTruth {
+  /** Annotation indices, grouped by image in image-id order, file order within. */
+  ann: Int32Array = new Int32Array(0);
+  /** The block of slots of each image rank: [from, to). */
+  readonly from: Int32Array;
+  readonly to: Int32Array;
+  slot = new Int32Array(0);
+  ignored = new Uint8Array(0);
+  matched = new Uint8Array(0);
+  /** The images with ground truth, and their npig per area range (A per image). */
+  readonly gtImages = new Growable((n) => new Int32Array(n));
+  readonly gtNpig = new Growable((n) => new Float64Array(n));
 
   constructor(
     private readonly gt: CocoAnnotations,
-    private readonly dets: Detections,
     private readonly params: EvalParams,
-    /** Annotation and detection indices grouped per (category, image), as evaluateDetections made them. */
-    private readonly gtOrder: Int32Array,
-    private readonly dtOrder: Int32Array,
-  ) {}
+    private readonly gtImage: Int32Array,
+    I: number,
+  ) {
+    this.from = new Int32Array(I);
+    this.to = new Int32Array(I);
+  }
 
-  /**
-   * Ground truth gtOrder[g0..g1) (file order) against detections dtOrder[d0..d1) (sorted by score,
-   * already cut at maxDet); appends the detections' outcomes to `out` and counts npig per range.
-   */
-  match(g0: number, g1: number, d0: number, d1: number, out: CategoryResults, npig: Float64Array): void {
-    const { iouThresholds, areaRanges } = this.params;
-    const ann = this.gt.annotations;
-    const box = this.dets.bbox;
-    const G = g1 - g0;
-    const D = d1 - d0;
-    const T = iouThresholds.length;
-    const ious = this.s.floats('ious', D * G);
-    for (let j = 0; j < D; j++) {
-      for (let i = 0; i < G; i++) {
-        const g = this.gtOrder[g0 + i];
-        ious[j * G + i] = boxIou(box, 4 * this.dtOrder[d0 + j], ann.bbox, 4 * g, ann.iscrowd[g] !== 0);
-      }
+  load(ann: Int32Array): void {
+    const { areaRanges, iouThresholds } = this.params;
+    const A = areaRanges.length;
+    const G = ann.length;
+    const { area, iscrowd } = this.gt.annotations;
+    this.ann = ann;
+    if (this.slot.length < A * G) {
+      this.slot = new Int32Array(A * G);
+      this.ignored = new Uint8Array(A * G);
+      this.matched = new Uint8Array(A * iouThresholds.length * G);
+    } else {
+      this.matched.fill(0, 0, A * iouThresholds.length * G);
     }
-    const first = out.append(D);
-    for (let j = 0; j < D; j++) {
-      out.score[first + j] = this.dets.score[this.dtOrder[d0 + j]];
-      out.rank[first + j] = j;
-    }
-    const order = this.s.ints('order', G); // ground truth of this range, ignored last: positions in g0..g1
-    const ignored = this.s.bytes('ignored', G); // per position in `order`
-    const matched = this.s.bytes('matched', G); // per position in `order`
-    const crowd = this.s.bytes('crowd', G); // per position in `order`
-    if (G === 0) {
-      // Nothing to match (the common case): each detection is an FP, or ignored outside the range.
-      for (let j = 0; j < D; j++) {
-        const d = 4 * this.dtOrder[d0 + j];
-        const area = box[d + 2] * box[d + 3];
-        for (let a = 0; a < areaRanges.length; a++) {
-          const outcome = area < areaRanges[a].min || area > areaRanges[a].max ? IGNORED : FP;
-          out.outcome.fill(outcome, (first + j) * out.stride + a * T, (first + j) * out.stride + (a + 1) * T);
-        }
-      }
-      return;
-    }
-    for (let a = 0; a < areaRanges.length; a++) {
-      const { min, max } = areaRanges[a];
-      // Ground truth ignored in this range goes last, keeping file order otherwise (stable argsort).
-      let n = 0;
-      for (let pass = 0; pass < 2; pass++) {
-        for (let i = 0; i < G; i++) {
-          const g = this.gtOrder[g0 + i];
-          const area = ann.area[g];
-          const ignore = ann.iscrowd[g] !== 0 || area < min || area > max ? 1 : 0;
-          if (ignore === pass) {
-            order[n] = i;
-            crowd[n] = ann.iscrowd[g];
-            ignored[n++] = ignore;
+    const { gtImages, gtNpig } = this;
+    gtImages.length = gtNpig.length = 0;
+    for (let start = 0; start < G; ) {
+      const image = this.gtImage[ann[start]];
+      let end = start;
+      while (end < G && this.gtImage[ann[end]] === image) end++;
+      this.from[image] = start;
+      this.to[image] = end;
+      gtImages.push(image);
+      for (let a = 0; a < A; a++) {
+        const { min, max } = areaRanges[a];
+        let q = a * G + start;
+        let regular = 0;
+        for (let pass = 0; pass < 2; pass++) {
+          for (let i = start; i < end; i++) {
+            const g = ann[i];
+            const ignore = iscrowd[g] !== 0 || area[g] < min || area[g] > max ? 1 : 0;
+            if (ignore !== pass) continue;
+            this.slot[q] = i - start;
+            this.ignored[q++] = ignore;
+            regular += 1 - ignore;
           }
         }
-        if (pass === 0) npig[a] += n;
+        gtNpig.push(regular);
       }
-      for (let t = 0; t < T; t++) {
-        matched.fill(0, 0, G);
-        for (let j = 0; j < D; j++) {
-          let best = Math.min(iouThresholds[t], 1 - 1e-10);
-          let m = -1;
-          for (let p = 0; p < G; p++) {
-            if (matched[p] && !crowd[p]) continue;
-            // Once matched to a regular gt, stop at the first ignored one (they are sorted last).
-            if (m > -1 && ignored[m] === 0 && ignored[p] === 1) break;
-            const iou = ious[j * G + order[p]];
-            if (iou < best) continue;
-            best = iou;
-            m = p;
-          }
-          const d = 4 * this.dtOrder[d0 + j];
-          const area = box[d + 2] * box[d + 3];
-          const outside = area < min || area > max;
-          let outcome: number;
-          if (m === -1) {
-            outcome = outside ? IGNORED : FP;
-          } else {
-            matched[m] = 1;
-            // pycocotools marks a match by the gt's id, so a gt with id 0 reads as "unmatched".
-            if (ignored[m]) outcome = IGNORED;
-            else if (ann.ids[this.gtOrder[g0 + order[m]]] !== 0) outcome = TP;
-            else outcome = outside ? IGNORED : FP;
-          }
-          out.outcome[(first + j) * out.stride + a * T + t] = outcome;
-        }
-      }
+      start = end;
+    }
+  }
+
+  /** Leaves every image without ground truth again. */
+  unload(): void {
+    for (let i = 0; i < this.ann.length; i++) {
+      const image = this.gtImage[this.ann[i]];
+      this.from[image] = this.to[image] = 0;
     }
   }
 }
 
-/** accumulate() for one category k: fills precision[:, :, k] and recall[:, k]. */
-function accumulateCategory(
-  k: number,
-  c: CategoryResults,
-  npig: Float64Array,
-  params: EvalParams,
-  K: number,
-  precision: Float64Array,
-  recall: Float64Array,
-  s: Scratch,
-): void {
-  const { iouThresholds, recallThresholds, maxDets, areaRanges } = params;
-  const T = iouThresholds.length;
-  const R = recallThresholds.length;
-  const A = areaRanges.length;
-  const M = maxDets.length;
-  const n = c.count;
-  const AT = A * T;
-  // Concatenated in image order, then stably sorted by score: ties keep image order (mergesort).
-  const order = s.ints('order', n);
-  for (let p = 0; p < n; p++) order[p] = p;
-  const score = c.score;
-  order.subarray(0, n).sort((p, q) => score[q] - score[p] || p - q);
-  // Copies in score order, one contiguous row per (area, IoU), so the passes below read sequentially.
-  const rank = s.ints('rank', n);
-  const outcome = s.bytes('outcome', AT * n);
-  for (let i = 0; i < n; i++) {
-    const p = order[i];
-    rank[i] = c.rank[p];
-    for (let at = 0; at < AT; at++) outcome[at * n + i] = c.outcome[p * AT + at];
+/**
+ * A category's detections in the order accumulate() walks them: each one's rank in its image
+ * (maxDets cut on it), whether it is inside each area range (row a of `inside`), and per (area
+ * range, IoU threshold) row the matches that change an outcome: row r's are values[starts[r] ..
+ * starts[r + 1]), each 2 × position + 1 for a true positive or + 0 for a detection inside that
+ * matched ignored ground truth, in walking order.
+ */
+interface Ranking {
+  count: number;
+  rank: Int32Array;
+  inside: Uint8Array;
+  exceptions: { starts: Int32Array; values: Int32Array };
+}
+
+/**
+ * The Ranking of m's detections at `places` of its ranking, in that order (a sample repeats some),
+ * or of all of them in ranking order.
+ */
+function rankingOf(m: MatchedCategory, places?: Int32Array): Ranking {
+  const A = m.params.areaRanges.length;
+  const count = places ? places.length : m.count;
+  const placeAt = (j: number) => (places ? places[j] : j);
+  let total = 0;
+  for (let j = 0; j < count; j++) total += m.exceptionStart[placeAt(j) + 1] - m.exceptionStart[placeAt(j)];
+  // (row, value) pairs in walking order, then grouped by row.
+  const pairs = new Int32Array(2 * total);
+  for (let j = 0, i = 0; j < count; j++) {
+    const p = placeAt(j);
+    for (let e = m.exceptionStart[p]; e < m.exceptionStart[p + 1]; e++, i += 2) {
+      pairs[i] = m.exceptions[e] >> 1;
+      pairs[i + 1] = 2 * j + (m.exceptions[e] & 1);
+    }
   }
-  // Detections kept under each maxDets; where a smaller maxDets keeps them all, its answers are
-  // those of the next larger one, copied rather than computed again.
-  const kept = maxDets.map((maxDet) => rank.subarray(0, n).reduce((count, r) => count + (r < maxDet ? 1 : 0), 0));
-  const rc = s.floats('rc', n);
-  const pr = s.floats('pr', n);
-  for (let a = 0; a < A; a++) {
-    if (npig[a] === 0) continue;
+  const exceptions = byRow(pairs, A * m.params.iouThresholds.length);
+  if (!places) return { count, rank: m.rank, inside: m.inside, exceptions };
+  const rank = Int32Array.from(places, (p) => m.rank[p]);
+  const inside = new Uint8Array(A * count);
+  for (let a = 0; a < A; a++) for (let j = 0; j < count; j++) inside[a * count + j] = m.inside[a * m.count + places[j]];
+  return { count, rank, inside, exceptions };
+}
+
+/**
+ * accumulate(), one category at a time, with buffers kept from one to the next. pycocotools
+ * computes recall and precision at every detection; but recall only rises at a true positive and
+ * precision only falls between two, so the precision envelope at the first detection reaching a
+ * recall threshold is the one at the first true positive reaching it. Only true positives are
+ * evaluated here, with the same expressions, so the numbers are the same.
+ */
+class Accumulator {
+  // precision[:, :, k] laid out [T, R, A, M] while it is computed: each write then lands near the
+  // last, and the whole is copied into place once, in order.
+  private readonly q = new Reused((n) => new Float64Array(n));
+  // Recall and precision at each true positive of a row.
+  private readonly rc = new Reused((n) => new Float64Array(n));
+  private readonly pr = new Reused((n) => new Float64Array(n));
+  // 1 where a detection is kept under the maxDets at hand (its rank in its image is below it).
+  private readonly counted = new Reused((n) => new Uint8Array(n));
+  // Kept detections before each position that are false positives unless matched (inside the range).
+  private readonly insideBefore = new Reused((n) => new Int32Array(n));
+
+  /** Fills precision[:, :, k] and recall[:, k] of `out` from the ranking of category k's detections. */
+  category(k: number, ranking: Ranking, npig: Float64Array, out: EvalArrays): void {
+    const { iouThresholds, recallThresholds, maxDets, areaRanges } = out.params;
+    const T = iouThresholds.length;
+    const R = recallThresholds.length;
+    const A = areaRanges.length;
+    const M = maxDets.length;
+    const K = out.precisionShape[2];
+    const { count: n, rank, inside, exceptions } = ranking;
+    const q = this.q.get(T * R * A * M).fill(-1);
+    const rc = this.rc.get(n);
+    const pr = this.pr.get(n);
+    const counted = this.counted.get(n);
+    const insideBefore = this.insideBefore.get(n);
+    // Detections kept under the previous (larger) maxDets, pycocotools' nd: where a smaller maxDets
+    // keeps as many, its answers are the larger one's, copied rather than computed again.
+    let keptBefore = -1;
     for (let m = M - 1; m >= 0; m--) {
       const maxDet = maxDets[m];
-      if (m < M - 1 && kept[m] === kept[m + 1]) {
+      let kept = 0;
+      for (let j = 0; j < n; j++) {
+        // (rank - maxDet) is negative, its sign bit set, exactly when the rank is below maxDet; a
+        // branch here would be mispredicted at random.
+        counted[j] = (rank[j] - maxDet) >>> 31;
+        kept += counted[j];
+      }
+      const copy = kept === keptBefore;
+      keptBefore = kept;
+      for (let a = 0; a < A; a++) {
+        if (npig[a] === 0) continue;
+        if (copy) {
+          for (let t = 0; t < T; t++) {
+            out.recall[((t * K + k) * A + a) * M + m] = out.recall[((t * K + k) * A + a) * M + m + 1];
+            for (let r = 0; r < R; r++) {
+              const at = ((t * R + r) * A + a) * M + m;
+              q[at] = q[at + 1];
+            }
+          }
+          continue;
+        }
+        for (let j = 0, count = 0; j < n; j++) {
+          insideBefore[j] = count;
+          count += inside[a * n + j] & counted[j];
+        }
         for (let t = 0; t < T; t++) {
-          recall[((t * K + k) * A + a) * M + m] = recall[((t * K + k) * A + a) * M + m + 1];
+          const row = a * T + t;
+          let tp = 0;
+          // Kept exceptions so far that are inside: false positives had they not matched.
+          let matchedInside = 0;
+          for (let e = exceptions.starts[row]; e < exceptions.starts[row + 1]; e++) {
+            const j = exceptions.values[e] >> 1;
+            if (!counted[j]) continue;
+            if (exceptions.values[e] & 1) {
+              tp++;
+              const fp = insideBefore[j] - matchedInside;
+              rc[tp - 1] = tp / npig[a];
+              pr[tp - 1] = tp / (fp + tp + Number.EPSILON);
+            }
+            matchedInside += inside[a * n + j];
+          }
+          out.recall[((t * K + k) * A + a) * M + m] = kept ? tp / npig[a] : 0;
+          // Precision envelope, right to left.
+          for (let i = tp - 1; i > 0; i--) if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
+          // searchsorted(rc, recallThresholds, side='left'); past the end stays 0.
+          let i = 0;
           for (let r = 0; r < R; r++) {
-            const at = (((t * R + r) * K + k) * A + a) * M + m;
-            precision[at] = precision[at + 1];
+            while (i < tp && rc[i] < recallThresholds[r]) i++;
+            q[((t * R + r) * A + a) * M + m] = i < tp ? pr[i] : 0;
           }
         }
-        continue;
-      }
-      for (let t = 0; t < T; t++) {
-        const row = (a * T + t) * n;
-        let tp = 0;
-        let fp = 0;
-        let nd = 0;
-        for (let i = 0; i < n; i++) {
-          if (rank[i] >= maxDet) continue;
-          const o = outcome[row + i];
-          if (o === TP) tp++;
-          else if (o === FP) fp++;
-          rc[nd] = tp / npig[a];
-          pr[nd] = tp / (fp + tp + Number.EPSILON);
-          nd++;
-        }
-        recall[((t * K + k) * A + a) * M + m] = nd ? rc[nd - 1] : 0;
-        // Precision envelope, right to left.
-        for (let i = nd - 1; i > 0; i--) if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
-        // searchsorted(rc, recallThresholds, side='left'); past the end stays 0.
-        let i = 0;
-        for (let r = 0; r < R; r++) {
-          while (i < nd && rc[i] < recallThresholds[r]) i++;
-          precision[(((t * R + r) * K + k) * A + a) * M + m] = i < nd ? pr[i] : 0;
-        }
       }
     }
-  }
-}
-
-/** The kept detections of one category: score, rank within its image, outcome per (area, IoU). */
-class CategoryResults {
-  count = 0;
-  score = new Float64Array(256);
-  rank = new Int32Array(256);
-  outcome: Uint8Array;
-
-  constructor(readonly stride: number) {
-    this.outcome = new Uint8Array(256 * stride);
-  }
-
-  /** Appends `from`'s entries [start, end). */
-  appendFrom(from: CategoryResults, start: number, end: number): void {
-    const first = this.append(end - start);
-    this.score.set(from.score.subarray(start, end), first);
-    this.rank.set(from.rank.subarray(start, end), first);
-    this.outcome.set(from.outcome.subarray(start * this.stride, end * this.stride), first * this.stride);
-  }
-
-  /** Makes room for n more; returns the first new position. */
-  append(n: number): number {
-    const first = this.count;
-    this.count += n;
-    if (this.count > this.score.length) {
-      const size = Math.max(this.count, 2 * this.score.length);
-      this.score = resized(this.score, size);
-      this.rank = resized(this.rank, size);
-      this.outcome = resized(this.outcome, size * this.stride);
+    for (let tr = 0; tr < T * R; tr++) {
+      for (let am = 0; am < A * M; am++) out.precision[(tr * K + k) * A * M + am] = q[tr * A * M + am];
     }
-    return first;
   }
 }
 
-function resized<A extends Float64Array | Int32Array | Uint8Array>(a: A, size: number): A {
-  const b = new (a.constructor as new (n: number) => A)(size);
-  b.set(a);
-  return b;
+/** A typed array kept from one category to the next, grown when a longer one is asked for. */
+class Reused<A extends Int32Array | Float64Array | Uint8Array> {
+  private array: A;
+
+  constructor(private readonly make: (n: number) => A) {
+    this.array = make(0);
+  }
+
+  /** `n` elements, holding whatever the last user left. */
+  get(n: number): A {
+    if (this.array.length < n) this.array = this.make(Math.max(n, 2 * this.array.length));
+    return this.array.subarray(0, n) as A;
+  }
 }
 
-/** Reusable typed buffers, grown on demand, so the per-image loop does not allocate (each is at least n long). */
-class Scratch {
-  private readonly buffers = new Map<string, Float64Array | Int32Array | Uint8Array>();
-  floats(name: string, n: number): Float64Array {
-    return this.get(name, n, Float64Array);
-  }
-  ints(name: string, n: number): Int32Array {
-    return this.get(name, n, Int32Array);
-  }
-  bytes(name: string, n: number): Uint8Array {
-    return this.get(name, n, Uint8Array);
-  }
-  private get<A extends Float64Array | Int32Array | Uint8Array>(name: string, n: number, make: new (n: number) => A): A {
-    let b = this.buffers.get(name) as A | undefined;
-    if (!b || b.length < n) {
-      b = new make(Math.max(n, 2 * (b?.length ?? 0), 64));
-      this.buffers.set(name, b);
-    }
-    return b;
-  }
+/** (row, value) pairs grouped by row, keeping their order within a row. */
+function byRow(pairs: Int32Array, rows: number): { starts: Int32Array; values: Int32Array } {
+  const starts = new Int32Array(rows + 1);
+  for (let i = 0; i < pairs.length; i += 2) starts[pairs[i] + 1]++;
+  for (let r = 0; r < rows; r++) starts[r + 1] += starts[r];
+  const next = starts.slice(0, rows);
+  const values = new Int32Array(pairs.length / 2);
+  for (let i = 0; i < pairs.length; i += 2) values[next[pairs[i]]++] = pairs[i + 1];
+  return { starts, values };
 }
 
 interface Ranks {
@@ -430,17 +571,17 @@ function ranks(ids: ArrayLike<number>): Ranks {
   return { of, count: sortedIds.length, sortedIds };
 }
 
-/** Entry indices ordered by (category rank, image rank, input order), with per-category starts. */
-function groupByCategoryThenImage(
-  imageRankOf: Int32Array,
-  categoryIndex: Int32Array,
-  images: number,
-  categories: Ranks,
-): { order: Int32Array; starts: Int32Array } {
-  const identity = Int32Array.from({ length: imageRankOf.length }, (_, i) => i);
-  const byImage = countingSort(identity, imageRankOf, images).order;
-  const categoryRankOf = Int32Array.from(categoryIndex, (c) => categories.of[c]);
-  return countingSort(byImage, categoryRankOf, categories.count);
+/** table[index[i]] for every i. */
+function gather(table: Int32Array, index: Int32Array): Int32Array {
+  const out = new Int32Array(index.length);
+  for (let i = 0; i < index.length; i++) out[i] = table[index[i]];
+  return out;
+}
+
+function identity(n: number): Int32Array {
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) out[i] = i;
+  return out;
 }
 
 /** Stable counting sort of `items` by key[item] in [0, buckets). */
@@ -454,20 +595,56 @@ function countingSort(items: Int32Array, key: Int32Array, buckets: number): { or
   return { order, starts };
 }
 
-/** Sorts order[start..end) (detection indices in input order) by score, highest first, stably. */
-function sortByScore(order: Int32Array, start: number, end: number, score: Float64Array): void {
-  if (end - start <= 16) {
-    // Insertion sort: stable, and the runs are mostly this short.
-    for (let i = start + 1; i < end; i++) {
-      const v = order[i];
-      let j = i - 1;
-      while (j >= start && score[order[j]] < score[v]) {
-        order[j + 1] = order[j];
-        j--;
-      }
-      order[j + 1] = v;
+/** Which of a float64's two 32-bit words is the high one on this machine. */
+const HIGH_WORD = new Uint8Array(new Float64Array([-0]).buffer)[7] === 0x80 ? 1 : 0;
+
+/**
+ * `items` (detection indices) stably sorted by score, highest first: an LSD radix sort, 16 bits a
+ * pass, over the score's bits mapped to an unsigned key that orders as the scores do, reversed.
+ */
+function sortByScoreDescending(items: Int32Array, score: Float64Array): Int32Array {
+  const keys = new Float64Array(score.length);
+  // +0: -0 and 0 are equal scores, as numpy compares them.
+  for (let i = 0; i < score.length; i++) keys[i] = score[i] + 0;
+  const words = new Uint32Array(keys.buffer);
+  const counts = new Int32Array(4 * 65536);
+  for (let i = 0; i < score.length; i++) {
+    let hi = words[2 * i + HIGH_WORD];
+    let lo = words[2 * i + 1 - HIGH_WORD];
+    // Descending order of the scores is ascending order of these keys: a negative score's bits
+    // grow with its magnitude already (sign bit set); a positive score's bits are inverted below it.
+    if (!(hi & 0x80000000)) {
+      hi = ~hi & 0x7fffffff;
+      lo = ~lo >>> 0;
     }
-  } else {
-    order.subarray(start, end).sort((p, q) => score[q] - score[p] || p - q);
+    words[2 * i + HIGH_WORD] = hi;
+    words[2 * i + 1 - HIGH_WORD] = lo;
+    counts[lo & 0xffff]++;
+    counts[65536 + (lo >>> 16)]++;
+    counts[131072 + (hi & 0xffff)]++;
+    counts[196608 + (hi >>> 16)]++;
   }
+  let from: Int32Array = items;
+  let to: Int32Array = new Int32Array(items.length);
+  for (let pass = 0; pass < 4; pass++) {
+    const base = pass * 65536;
+    const word = pass < 2 ? 1 - HIGH_WORD : HIGH_WORD;
+    const shift = pass % 2 === 0 ? 0 : 16;
+    // A pass where every key has the same digit would leave the order as it is.
+    let start = 0;
+    let uniform = false;
+    for (let b = 0; b < 65536 && !uniform; b++) {
+      const c = counts[base + b];
+      uniform = c === items.length;
+      counts[base + b] = start;
+      start += c;
+    }
+    if (uniform) continue;
+    for (let i = 0; i < items.length; i++) {
+      const item = from[i];
+      to[counts[base + ((words[2 * item + word] >>> shift) & 0xffff)]++] = item;
+    }
+    [from, to] = [to, from];
+  }
+  return from;
 }

@@ -28,25 +28,30 @@ export class DetectionsBuilder {
   private categoryIndex = new Int32Array(1024);
   private bbox = new Float64Array(4096);
   private score = new Float64Array(1024);
-  private readonly images: Map<number, number>;
-  private readonly categories: Map<number, number>;
+  private readonly images: IdIndex;
+  private readonly categories: IdIndex;
 
   constructor(
     private readonly gt: CocoAnnotations,
     private readonly source: string,
   ) {
-    this.images = indexOf(gt.images.ids);
-    this.categories = indexOf(gt.categories.ids);
+    this.images = new IdIndex(gt.images.ids);
+    this.categories = new IdIndex(gt.categories.ids);
   }
 
-  /** `record` is the index in the input, for error messages. */
-  add(record: number, imageId: number, categoryId: number, x: number, y: number, w: number, h: number, score: number): void {
+  /**
+   * Appends a detection given as `v` = [image_id, category_id, score, x, y, w, h] (an array rather
+   * than arguments: doubles passed to a call are boxed on the heap, once per detection). `record`
+   * is its index in the input, for error messages.
+   */
+  add(record: number, v: ArrayLike<number>): void {
+    const imageId = v[0], categoryId = v[1], score = v[2], x = v[3], y = v[4], w = v[5], h = v[6];
     const image = this.images.get(imageId);
-    if (image === undefined) {
+    if (image < 0) {
       throw new Error(`${this.source}: [${record}]: image_id ${imageId} is not an image of the ground truth (${this.gt.file})`);
     }
     const category = this.categories.get(categoryId);
-    if (category === undefined) {
+    if (category < 0) {
       throw new Error(`${this.source}: [${record}]: category_id ${categoryId} is not a category of the ground truth (${this.gt.file})`);
     }
     if (!(Number.isFinite(x) && Number.isFinite(y) && Number.isFinite(w) && Number.isFinite(h))) {
@@ -74,17 +79,21 @@ export class DetectionsBuilder {
     if (b === null || typeof b !== 'object' || b.length !== 4 || ![0, 1, 2, 3].every((j) => typeof b[j] === 'number')) {
       throw new Error(`${this.source}: [${record}]: bbox must be 4 finite numbers`);
     }
-    this.add(record, r.image_id, r.category_id, b[0], b[1], b[2], b[3], r.score);
+    this.add(record, [r.image_id, r.category_id, r.score, b[0], b[1], b[2], b[3]]);
   }
 
+  /**
+   * The detections added. Views of the builder's arrays rather than copies, so that reading a large
+   * results file does not need twice its detections' memory at its end; the builder is done.
+   */
   finish(): Detections {
     const n = this.count;
     return {
       count: n,
-      imageIndex: this.imageIndex.slice(0, n),
-      categoryIndex: this.categoryIndex.slice(0, n),
-      bbox: this.bbox.slice(0, 4 * n),
-      score: this.score.slice(0, n),
+      imageIndex: this.imageIndex.subarray(0, n),
+      categoryIndex: this.categoryIndex.subarray(0, n),
+      bbox: this.bbox.subarray(0, 4 * n),
+      score: this.score.subarray(0, n),
     };
   }
 
@@ -101,8 +110,25 @@ export class DetectionsBuilder {
   }
 }
 
-function indexOf(ids: ArrayLike<number>): Map<number, number> {
-  const map = new Map<number, number>();
-  for (let i = 0; i < ids.length; i++) map.set(ids[i], i);
-  return map;
+/**
+ * Index of an id (the last entry with it), or -1. A flat table where the ids are integers in
+ * [0, 2^21), as COCO's are (a lookup per detection, several times faster than a Map); else a Map.
+ */
+class IdIndex {
+  private readonly table: Int32Array | undefined;
+  private readonly map = new Map<number, number>();
+
+  constructor(ids: Int32Array) {
+    const flat = ids.every((id) => id >= 0 && id < 1 << 21);
+    this.table = flat ? new Int32Array(ids.reduce((max, id) => Math.max(max, id + 1), 0)).fill(-1) : undefined;
+    for (let i = 0; i < ids.length; i++) {
+      if (this.table) this.table[ids[i]] = i;
+      else this.map.set(ids[i], i);
+    }
+  }
+
+  get(id: number): number {
+    // A typed array has no element at a fractional, negative or too large index: undefined.
+    return (this.table ? this.table[id] : this.map.get(id)) ?? -1;
+  }
 }

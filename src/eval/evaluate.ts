@@ -105,7 +105,7 @@ export async function evaluate(detector: DetectorLike, dataset: Dataset, options
         const imageId = gt.images.ids[batch[b]];
         for (const d of perImage[b].detections) {
           const box = d.bbox;
-          builder.add(record++, imageId, d.categoryId, box[0], box[1], box[2], box[3], d.score);
+          builder.add(record++, [imageId, d.categoryId, d.score, box[0], box[1], box[2], box[3]]);
         }
         await writer?.write({ imageId, detections: perImage[b].detections });
       }

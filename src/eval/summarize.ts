@@ -43,31 +43,50 @@ export function extraAreaLines(e: EvalArrays): SummaryLine[] {
   ];
 }
 
+/** The means already taken, per evaluation: stats, the table and perSize ask for many of the same. */
+const summaryCache = new WeakMap<EvalArrays, Map<string, number>>();
+
 /**
- * _summarize(): the mean of precision (ap) or recall over the selected thresholds, all categories,
- * the named area range and maxDets, ignoring -1 entries; -1 when nothing is defined.
+ * _summarize(): the mean of precision (ap) or recall over the selected thresholds, all categories
+ * (or those given), the named area range and maxDets, ignoring -1 entries; -1 when nothing is defined.
  */
 export function summaryValue(e: EvalArrays, line: SummaryLine, categories?: number[]): number {
+  if (categories) return meanOf(e, line, categories);
+  const known = summaryCache.get(e) ?? new Map<string, number>();
+  summaryCache.set(e, known);
+  const key = `${line.ap} ${line.iouThreshold} ${line.area} ${line.maxDets}`;
+  if (!known.has(key)) known.set(key, meanOf(e, line));
+  return known.get(key) as number;
+}
+
+/** The values one mean is taken over, kept between calls (up to T × R × K of them). */
+let gathered = new Float64Array(0);
+
+function meanOf(e: EvalArrays, line: SummaryLine, categories?: number[]): number {
   const [T, R, K, A, M] = e.precisionShape;
   const ts = indicesWhere(T, (t) => line.iouThreshold === undefined || e.params.iouThresholds[t] === line.iouThreshold);
   const as = indicesWhere(A, (a) => e.params.areaRanges[a].name === line.area);
   const ms = indicesWhere(M, (m) => e.params.maxDets[m] === line.maxDets);
   const ks = categories ?? indicesWhere(K, () => true);
-  const values: number[] = [];
+  // Recall is precision's layout without the R axis.
+  const [values, rs] = line.ap ? [e.precision, R] : [e.recall, 1];
+  const size = ts.length * rs * ks.length * as.length * ms.length;
+  if (gathered.length < size) gathered = new Float64Array(size);
+  let n = 0;
   // Gathered in the row-major order of the selected sub-array, as s[s > -1] does.
   for (const t of ts) {
-    for (let r = 0; r < (line.ap ? R : 1); r++) {
+    for (let r = 0; r < rs; r++) {
       for (const k of ks) {
         for (const a of as) {
           for (const m of ms) {
-            const v = line.ap ? e.precision[(((t * R + r) * K + k) * A + a) * M + m] : e.recall[((t * K + k) * A + a) * M + m];
-            if (v > -1) values.push(v);
+            const v = values[(((t * rs + r) * K + k) * A + a) * M + m];
+            if (v > -1) gathered[n++] = v;
           }
         }
       }
     }
   }
-  return values.length ? numpyMean(values) : -1;
+  return n ? numpyMean(gathered.subarray(0, n)) : -1;
 }
 
 export function stats(e: EvalArrays): number[] {

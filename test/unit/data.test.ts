@@ -72,6 +72,27 @@ describe('data: COCO annotations', () => {
     assert.deepEqual([...a.iscrowd], [0, 1, 0, 0]);
   });
 
+  it('reads the same whatever the chunk size: escapes, unicode, nested skipped fields, exponents', async () => {
+    const doc = tinyCoco();
+    const text = JSON.stringify(doc, null, 1)
+      .replace('"a.jpg"', '"d\\u00e9j\\u00e0 \\"vu\\".jpg"')
+      .replace('"seven"', '"sept \u00e9t\u00e9"')
+      .replace('"file_name": "b.jpg"', '"file_\\u006eame": "b.jpg"')
+      .replace('"area": 9.5', '"area": 0.95e1');
+    const file = writeJson('chunks.json', text);
+    const whole = await loadCocoAnnotations(file);
+    assert.deepEqual(whole.images.fileNames, ['déjà "vu".jpg', 'b.jpg', 'c.jpg']);
+    assert.deepEqual(whole.categories.names, ['three', 'sept été']);
+    assert.equal(whole.annotations.area[0], 9.5);
+    for (const chunkBytes of [1, 2, 7, 64]) assert.deepEqual(await loadCocoAnnotations(file, { chunkBytes }), whole, `chunkBytes ${chunkBytes}`);
+  });
+
+  it('checks the syntax of the fields it skips, and where a literal is cut by the end of the file', async () => {
+    const text = JSON.stringify(tinyCoco()).replace('"size":[5,10]', '"size":[5,,10]');
+    await rejectsWith(loadCocoAnnotations(writeJson('skipped.json', text)), /skipped\.json: invalid JSON near byte \d+ \(expected a value\)/);
+    await rejectsWith(loadCocoAnnotations(writeJson('literal.json', '{"info": tru')), /literal\.json: invalid JSON near byte 9 \(expected a value\)/);
+  });
+
   it('gives per-image targets: x1y1x2y2 boxes, contiguous labels, crowd regions apart', async () => {
     const ann = await loadCocoAnnotations(writeJson('ok.json', tinyCoco()));
     const b = imageAnnotations(ann, 1);

@@ -69,6 +69,8 @@ describe('eval: results reader', () => {
       ['[3]', /bad\.json: \[0\]: expected an object$/],
       ['[{"image_id": 1, "category_id": 1, "bbox": [[1, 2, 3, 4]], "score": 0.5}]', /bad\.json: \[0\]: bbox must be 4 finite numbers$/],
       ['  ', /bad\.json: the file is empty; expected a JSON list of detections$/],
+      ['[{"image_id": 1, "category_id": 1, "bbox": [1, 2, 3, 4], "score": 0.}]', /bad\.json: invalid JSON at byte 66 \(list element 0\): malformed number$/],
+      ['[{"image_id": 01, "category_id": 1, "bbox": [1, 2, 3, 4], "score": 0.5}]', /bad\.json: invalid JSON at byte 14 \(list element 0\): malformed number$/],
     ];
     for (const [text, message] of cases) {
       const file = path.join(dir, 'bad.json');
