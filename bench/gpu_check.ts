@@ -42,7 +42,7 @@ function opCheck<R>(name: string, device: string, op: (device: string) => Promis
   return { name, run: async () => compare(await op(device), await op('cpu')).join(', ') };
 }
 
-/** Features whose Φ(f)Φ(f)ᵀ (Φ = identity) makes node 0 every node's top neighbour (see test/relation.test.ts). */
+/** Features whose Φ(f)Φ(f)ᵀ (Φ = identity) makes node 0 every node's top neighbour (see test/native/relation.test.ts). */
 function hubFeatures(n: number, dim: number): FloatTensor {
   const data = new Float32Array(n * dim);
   for (let i = 0; i < n; i++) for (let d = 0; d < dim; d++) data[i * dim + d] = i === 0 ? 1 : d === i % dim ? 0.5 : 0;
@@ -117,7 +117,7 @@ function opChecks(device: string): Check[] {
   ];
 }
 
-/** Φ = identity (with its ReLU), as in the hub test of test/relation.test.ts; GCN weights seeded. */
+/** Φ = identity (with its ReLU), as in the hub test of test/native/relation.test.ts; GCN weights seeded. */
 function hubWeights(dim: number): Record<string, FloatTensor> {
   const identity = { data: Float32Array.from({ length: dim * dim }, (_, e) => (e % (dim + 1) === 0 ? 1 : 0)), shape: [dim, dim] };
   const zeros = { data: new Float32Array(dim), shape: [dim] };

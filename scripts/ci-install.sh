@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 
-# The reference BLAS, which test/doctor.test.ts puts in front of OpenBLAS with LD_LIBRARY_PATH
+# The reference BLAS, which test/integration/doctor.test.ts puts in front of OpenBLAS with LD_LIBRARY_PATH
 # (installing it leaves OpenBLAS the system's choice).
 apt-get install -y --no-install-recommends libblas3 > /dev/null
 
@@ -102,5 +102,5 @@ echo "ci-install: mismatch: $message"
 
 # binding.gyp's build passes the op tests.
 cd "$repo"
-IR_RCNN_ADDON=$built npx mocha --no-config --timeout 120000 dist/test/ops.test.js dist/test/topk.test.js
+IR_RCNN_ADDON=$built npx mocha --no-config --timeout 120000 dist/test/native/ops.test.js dist/test/native/topk.test.js
 echo "ci-install: ok"
