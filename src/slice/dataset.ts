@@ -118,7 +118,8 @@ export async function sliceDataset(options: SliceDatasetOptions): Promise<SliceD
         for (const k of rows) {
           const clipped = clipBox(a.bbox.subarray(4 * k, 4 * k + 4), window);
           if (clipped === undefined) continue;
-          const kept = a.iscrowd[k] ? clipped.area > 0 : clipped.area >= minAreaRatio * a.bbox[4 * k + 2] * a.bbox[4 * k + 3] && clipped.area > 0;
+          // clipBox leaves only parts with area; crowd regions are kept whatever remains of them.
+          const kept = a.iscrowd[k] || clipped.area >= minAreaRatio * a.bbox[4 * k + 2] * a.bbox[4 * k + 3];
           if (!kept) {
             result.droppedParts++;
             continue;
