@@ -1,22 +1,23 @@
 // `ir-rcnn demo [--out DIR] [--ablation] [--seeds N] [--images N] [--val-images M] [--iterations N]
-// [--image-size PX] [--bootstrap N] [--eval-every N] [--kernels portable|native] [--threads N]`:
+// [--image-size PX] [--relation SETTINGS] [--bootstrap N] [--eval-every N] [--kernels portable|native] [--threads N]`:
 // trains the Faster R-CNN baseline and IR R-CNN on the synthetic small-object set, evaluates both
 // and prints the paper's Table 3 with the differences' bootstrap intervals (see src/demo).
 // Progress goes to stderr, the table to stdout, everything else into the report folder.
 import { DEMO_DEFAULTS, runDemo } from '../demo/experiment';
 import { chooseKernels, PORTABLE_THREADS } from '../demo/kernels';
 import { LARGE_DEMO_DEFAULTS, runLargeDemo } from '../demo/large';
+import { parseRelationSettings } from '../demo/preset';
 import { setNumThreads } from '../native';
 import { UsageError, optNumber, optString, parseArgs } from './args';
 
 const USAGE =
   'usage: ir-rcnn demo [--out DIR] [--ablation] [--seeds N] [--images N] [--val-images M] [--iterations N] ' +
-  '[--image-size PX] [--data-seed S] [--draw N] [--bootstrap N] [--eval-every N] [--kernels portable|native] [--threads N] ' +
+  '[--image-size PX] [--relation \'key=value[,key=value][;...]\'] [--data-seed S] [--draw N] [--bootstrap N] [--eval-every N] [--kernels portable|native] [--threads N] ' +
   '| --large [--out DIR] [--images N] [--val-images M] [--iterations N] [--tile PX] [--scene-size PX]';
 
 export async function run(argv: string[]): Promise<void> {
   const args = parseArgs(argv, {
-    values: ['out', 'seeds', 'images', 'val-images', 'iterations', 'image-size', 'data-seed', 'draw', 'bootstrap', 'eval-every', 'kernels', 'threads', 'tile', 'scene-size'],
+    values: ['out', 'seeds', 'images', 'val-images', 'iterations', 'image-size', 'relation', 'data-seed', 'draw', 'bootstrap', 'eval-every', 'kernels', 'threads', 'tile', 'scene-size'],
     flags: ['ablation', 'help', 'large'],
   });
   if (args.options.has('help')) {
@@ -36,6 +37,7 @@ export async function run(argv: string[]): Promise<void> {
     iterations: optNumber(args, 'iterations', { integer: true, min: 1 }) ?? DEMO_DEFAULTS.iterations,
     seeds: optNumber(args, 'seeds', { integer: true, min: 1, max: 100 }) ?? DEMO_DEFAULTS.seeds,
     ablation: args.options.has('ablation'),
+    relationSettings: relationSettings(optString(args, 'relation')),
     imageSize: optNumber(args, 'image-size', { integer: true, min: 64, max: 2048 }) ?? DEMO_DEFAULTS.imageSize,
     dataSeed: optNumber(args, 'data-seed', { integer: true, min: 0 }) ?? DEMO_DEFAULTS.dataSeed,
     drawImages: optNumber(args, 'draw', { integer: true, min: 0, max: 1000 }) ?? DEMO_DEFAULTS.drawImages,
@@ -57,7 +59,7 @@ export async function run(argv: string[]): Promise<void> {
 
 /** `demo --large`: sliced training and detection on large synthetic scenes (src/demo/large.ts). */
 async function runLarge(args: ReturnType<typeof parseArgs>): Promise<void> {
-  const smallOnly = ['seeds', 'image-size', 'draw', 'ablation', 'bootstrap', 'eval-every', 'kernels'].find((name) => args.options.has(name));
+  const smallOnly = ['seeds', 'image-size', 'draw', 'ablation', 'relation', 'bootstrap', 'eval-every', 'kernels'].find((name) => args.options.has(name));
   if (smallOnly) throw new UsageError(`option --${smallOnly} is not one of --large's; ${USAGE}`);
   const log = (line: string): void => void process.stderr.write(`demo --large: ${line}\n`);
   const result = await runLargeDemo({
@@ -73,4 +75,13 @@ async function runLarge(args: ReturnType<typeof parseArgs>): Promise<void> {
   });
   log(`done in ${(result.wallSeconds / 60).toFixed(1)} min; report in ${result.options.out} (large.md, large.json)`);
   process.stdout.write(`${result.table}\n`);
+}
+
+function relationSettings(text: string | undefined) {
+  if (text === undefined) return DEMO_DEFAULTS.relationSettings;
+  try {
+    return parseRelationSettings(text);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
 }

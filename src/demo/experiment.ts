@@ -6,6 +6,7 @@ import { createHash } from 'crypto';
 import { promises as fsp } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import type { RelationOptionsInput } from '../config/relation';
 import { loadCocoAnnotations, type CocoAnnotations } from '../data/coco';
 import { generateSyntheticDataset } from '../data/synthetic';
 import { Detector } from '../detector';
@@ -16,7 +17,7 @@ import { torchInfo } from '../native';
 import { train } from '../train/train';
 import { differenceIntervals } from './intervals';
 import { chooseKernels } from './kernels';
-import { BASELINE, demoVariants, variantConfig, type DemoVariant } from './preset';
+import { BASELINE, IR_RCNN, demoVariants, variantConfig, type DemoVariant } from './preset';
 import { writeReport } from './report';
 import type { DatasetSummary, DemoOptions, DemoResult, RunRecord } from './result';
 import { differenceNote, formatTable, tableRows } from './table';
@@ -35,6 +36,7 @@ export const DEMO_DEFAULTS = {
   iterations: 700,
   seeds: 1,
   ablation: false,
+  relationSettings: [] as RelationOptionsInput[],
   imageSize: 192,
   dataSeed: 0,
   drawImages: 4,
@@ -146,12 +148,12 @@ async function trainAndEvaluate(o: DemoOptions, data: DatasetSummary, variant: D
   };
 }
 
-/** Draws the first val images with the baseline's and the full IR R-CNN's detections (seed 0). */
-async function drawVal(o: DemoOptions, data: DatasetSummary, runs: RunRecord[], variants: DemoVariant[]): Promise<string[]> {
+/** Draws the first val images with the baseline's and the full IR R-CNN's detections (seed 0, the preset's settings). */
+async function drawVal(o: DemoOptions, data: DatasetSummary, runs: RunRecord[]): Promise<string[]> {
   const ann = await loadCocoAnnotations(data.valAnnotations);
   const count = Math.min(o.drawImages, ann.images.ids.length);
   if (count === 0) return [];
-  const shown = [variants[0], variants[variants.length - 1]].map((v) => ({ variant: v, run: runs.find((r) => r.variant === v.key && r.seed === 0) as RunRecord }));
+  const shown = [BASELINE, IR_RCNN].map((v) => ({ variant: v, run: runs.find((r) => r.variant === v.key && r.seed === 0) as RunRecord }));
   const detectors = await Promise.all(shown.map(({ run }) => Detector.load({ config: run.config, weights: run.weights })));
   const categories = categoryNames(ann);
   const dir = path.join(o.out, 'val_images');
@@ -185,7 +187,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   o.log(`kernels: ${kernels.mode}${vars ? ` (${vars})` : ''}, ${torchInfo().intraOpThreads} LibTorch threads; CPU: ${kernels.cpuFlags.join(' ') || 'flags unknown'}`);
   const dataset = await makeDataset(o);
   const categories = categoryNames(await loadCocoAnnotations(dataset.valAnnotations));
-  const variants = demoVariants(o.ablation);
+  const variants = demoVariants(o.ablation, o.relationSettings);
   const runs: RunRecord[] = [];
   for (let seed = 0; seed < o.seeds; seed++) {
     for (const variant of variants) runs.push(await trainAndEvaluate(o, dataset, variant, seed, categories));
@@ -194,13 +196,13 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const { differences, bootstrap } = await differenceIntervals(dataset.valAnnotations, variants, runs, { seeds: o.seeds, resamples: o.resamples });
   o.log(`  ${runs.length} runs × ${o.valImages} val images in ${bootstrap.seconds.toFixed(1)} s`);
   o.log(`drawing ${Math.min(o.drawImages, o.valImages)} val images with detections and the relation graph`);
-  const drawings = await drawVal(o, dataset, runs, variants);
+  const drawings = await drawVal(o, dataset, runs);
   const rows = tableRows(variants, runs, differences);
   const info = torchInfo();
   const result: DemoResult = {
     options: {
       out: o.out, images: o.images, valImages: o.valImages, iterations: o.iterations, seeds: o.seeds,
-      ablation: o.ablation, imageSize: o.imageSize, dataSeed: o.dataSeed, drawImages: o.drawImages, resamples: o.resamples, evalEvery: o.evalEvery,
+      ablation: o.ablation, relationSettings: o.relationSettings, imageSize: o.imageSize, dataSeed: o.dataSeed, drawImages: o.drawImages, resamples: o.resamples, evalEvery: o.evalEvery,
     },
     dataset,
     runs,

@@ -3,6 +3,7 @@
 // graph only, and both (IR R-CNN). Every row shares the recipe, the schedule and the seed; only the
 // IR module differs, so the table isolates what the relation graph adds.
 import { resolveConfig, type Config, type ConfigInput } from '../config';
+import { relationOptionsSchema, type RelationOptionsInput } from '../config/relation';
 
 export interface DemoVariant {
   /** Folder and JSON name. */
@@ -15,6 +16,8 @@ export interface DemoVariant {
   preset: 'faster_rcnn_r18_fpn_small' | 'ir_rcnn_r18_fpn_small';
   semantic: boolean;
   spatial: boolean;
+  /** IR module options changed from the small preset's (`--relation`); none for the Table 3 rows. */
+  relation?: RelationOptionsInput;
 }
 
 export const BASELINE: DemoVariant = { key: 'baseline', label: 'Baseline (Faster R-CNN)', short: 'Faster R-CNN', preset: 'faster_rcnn_r18_fpn_small', semantic: false, spatial: false };
@@ -22,9 +25,43 @@ export const SEMANTIC: DemoVariant = { key: 'semantic', label: '+ Semantic', sho
 export const SPATIAL: DemoVariant = { key: 'spatial', label: '+ Spatial', short: '+ Spatial', preset: 'ir_rcnn_r18_fpn_small', semantic: false, spatial: true };
 export const IR_RCNN: DemoVariant = { key: 'ir_rcnn', label: '+ Semantic + Spatial (IR R-CNN)', short: 'IR R-CNN', preset: 'ir_rcnn_r18_fpn_small', semantic: true, spatial: true };
 
-/** The table's rows in the paper's order; the single-graph rows only with the ablation. */
-export function demoVariants(ablation: boolean): DemoVariant[] {
-  return ablation ? [BASELINE, SEMANTIC, SPATIAL, IR_RCNN] : [BASELINE, IR_RCNN];
+/**
+ * The table's rows in the paper's order; the single-graph rows only with the ablation; then one
+ * IR R-CNN row for each setting of `--relation` (the search for settings at which the module helps).
+ */
+export function demoVariants(ablation: boolean, relationSettings: RelationOptionsInput[] = []): DemoVariant[] {
+  const rows = ablation ? [BASELINE, SEMANTIC, SPATIAL, IR_RCNN] : [BASELINE, IR_RCNN];
+  return [...rows, ...relationSettings.map(relationVariant)];
+}
+
+function relationVariant(relation: RelationOptionsInput): DemoVariant {
+  const name = Object.entries(relation).map(([key, value]) => `${key}=${value}`).join(', ');
+  return { ...IR_RCNN, key: `ir_rcnn-${name.replace(/[^A-Za-z0-9.=-]+/g, '_')}`, label: `IR R-CNN, ${name}`, short: `IR ${name}`, relation };
+}
+
+/** Options that `--relation` may not change: the rows' graphs are the ablation's business. */
+const FIXED_RELATION_OPTIONS = ['enabled', 'semantic', 'spatial'];
+
+/**
+ * `--relation 'propagation=adjacency;k=64,auxLossWeight=0'`: settings separated by ';', each a
+ * comma-separated list of IR module options (src/config/relation.ts) changed from the preset's.
+ * Values are numbers, true/false or words; each setting is validated as the config would be.
+ */
+export function parseRelationSettings(text: string): RelationOptionsInput[] {
+  return text.split(';').map((setting) => {
+    const changes: Record<string, unknown> = {};
+    for (const pair of setting.split(',')) {
+      const match = /^\s*([A-Za-z]+)\s*=\s*([^=\s]+)\s*$/.exec(pair);
+      if (!match) throw new Error(`--relation: expected key=value, got '${pair.trim()}'`);
+      const [, key, raw] = match;
+      if (FIXED_RELATION_OPTIONS.includes(key)) throw new Error(`--relation: ${key} is fixed by the table's rows (use --ablation for the single graphs)`);
+      if (key in changes) throw new Error(`--relation: ${key} given twice in '${setting.trim()}'`);
+      changes[key] = raw === 'true' ? true : raw === 'false' ? false : raw.trim() !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+    }
+    const checked = relationOptionsSchema.safeParse(changes);
+    if (!checked.success) throw new Error(`--relation: ${checked.error.issues[0].message}`);
+    return changes as RelationOptionsInput;
+  });
 }
 
 export interface DemoSchedule {
@@ -75,6 +112,6 @@ export function demoOverrides(schedule: DemoSchedule): ConfigInput {
 /** The complete, schema-validated config of one table row. */
 export function variantConfig(variant: DemoVariant, schedule: DemoSchedule): Config {
   const overrides = demoOverrides(schedule);
-  const relation = variant.preset === 'ir_rcnn_r18_fpn_small' ? { relation: { semantic: variant.semantic, spatial: variant.spatial } } : {};
+  const relation = variant.preset === 'ir_rcnn_r18_fpn_small' ? { relation: { ...variant.relation, semantic: variant.semantic, spatial: variant.spatial } } : {};
   return resolveConfig(variant.preset, { ...overrides, name: `demo_${variant.key}`, model: { ...overrides.model, ...relation } });
 }

@@ -1,6 +1,7 @@
 // What a demo run is given and what it produces: the options, each training run's record, the
 // data set's summary and the whole result that the table, the report and the CLI read.
 import type { Config } from '../config';
+import type { RelationOptionsInput } from '../config/relation';
 import type { SyntheticDataset } from '../data/synthetic';
 import type { ParameterCount } from '../detector';
 import type { BootstrapSummary } from './intervals';
@@ -19,6 +20,8 @@ export interface DemoOptions {
   seeds: number;
   /** Adds the semantic-only and spatial-only rows. */
   ablation: boolean;
+  /** Adds an IR R-CNN row for each of these IR module settings (`--relation`). */
+  relationSettings: RelationOptionsInput[];
   /** Side of the synthetic images in pixels. */
   imageSize: number;
   /** Seed of the synthetic set. */

@@ -94,7 +94,7 @@ describe('demo: a shortened run end to end', function () {
     out = await fsp.mkdtemp(path.join(os.tmpdir(), 'ir-rcnn-demo-'));
     // Two seeds and validation during training: every part of the report has something to show.
     result = await runDemo({
-      out, images: 4, valImages: 2, iterations: 3, seeds: 2, ablation: false, imageSize: 64, dataSeed: 1, drawImages: 2,
+      out, images: 4, valImages: 2, iterations: 3, seeds: 2, ablation: false, relationSettings: [], imageSize: 64, dataSeed: 1, drawImages: 2,
       resamples: 200, evalEvery: 2, log: (line) => lines.push(line),
     });
   });
