@@ -9,6 +9,7 @@
 #include "addon/binding.h"
 #include "addon/handle.h"
 #include "addon/model_config.h"
+#include "model/batch_norm_folding.h"
 #include "model/detector.h"
 #include "model/state_dict.h"
 
@@ -28,6 +29,8 @@ struct Detector {
     model->eval();
   }
   model::FasterRCNN model;
+  // Folded before the first inference pass, unfolded before weights are loaded or moved.
+  model::BatchNormFolding folding{*model};
   // The random stream of losses() calls without a seed; it starts at torch's default seed, as a
   // fresh process's generator does, and is the detector's own (never the trainer's).
   at::Generator generator = at::make_generator<at::CPUGeneratorImpl>();
@@ -106,6 +109,7 @@ Napi::Value DetectorLoadState(const Napi::CallbackInfo& info) {
   std::map<std::string, at::Tensor> state;
   for (auto& [name, value] : args.at(1, "state").object().entries()) state[name] = value.tensor();
   return runWith(info.Env(), detector, [state](Detector& d) {
+    d.folding.unfold();
     model::loadState(*d.model, state, "weights", /*complete=*/false);
     return Out();
   });
@@ -116,7 +120,9 @@ IR_RCNN_BINDING("detectorLoadState", DetectorLoadState);
 Napi::Value DetectorStateDict(const Napi::CallbackInfo& info) {
   return runWith(info.Env(), detectorOf(Args(info, "stateDict")), [](Detector& d) {
     Out out = Out::object();
-    for (auto& [name, tensor] : model::exportState(*d.model)) out.set(name, tensor);
+    model::NamedTensors state = model::exportState(*d.model);
+    d.folding.restoreWeights(state);
+    for (auto& [name, tensor] : state) out.set(name, tensor);
     return out;
   });
 }
@@ -140,6 +146,8 @@ Napi::Value DetectorToDevice(const Napi::CallbackInfo& info) {
   auto detector = detectorOf(args);
   const c10::Device device = args.at(1, "device").device();
   return runWith(info.Env(), detector, [device](Detector& d) {
+    // The folded biases are not registered tensors, so to() would leave them behind.
+    d.folding.unfold();
     d.model->to(device);
     return Out();
   });
@@ -154,6 +162,7 @@ Napi::Value DetectorDetect(const Napi::CallbackInfo& info) {
   auto images = readImages(args.at(1, "images"));
   auto options = readPostprocess(args.at(2, "options"));
   return runWith(info.Env(), detector, [images, options](Detector& d) {
+    d.folding.fold();  // outside inference mode: the biases outlive this pass
     c10::InferenceMode inference;
     return detectionsOut(d.model->detect(images, options));
   });
@@ -174,6 +183,7 @@ Napi::Value DetectorTrace(const Napi::CallbackInfo& info) {
     for (const auto& item : given.list()) proposals->push_back(item.tensor(at::kFloat, {-1, 4}).finite());
   }
   return runWith(info.Env(), detector, [images, options, proposals](Detector& d) {
+    d.folding.fold();  // outside inference mode: the biases outlive this pass
     c10::InferenceMode inference;
     auto trace = d.model->trace(images, options, proposals);
     Out sizes = Out::list(), features = Out::list(), props = Out::list();
@@ -276,6 +286,7 @@ Napi::Value DetectorGatherTiles(const Napi::CallbackInfo& info) {
   if (Value given = args.at(3, "gathered"); !given.absent()) gathered = readTileProposals(given);
   const int64_t maxProposals = args.at(4, "maxProposals").integer().min(1);
   return runWith(info.Env(), detector, [regions, placements, gathered, maxProposals](Detector& d) {
+    d.folding.fold();  // outside inference mode: the biases outlive this pass
     c10::InferenceMode inference;
     return tileProposalsOut(d.model->gatherTileProposals(regions, placements, gathered, maxProposals));
   });
@@ -293,6 +304,7 @@ Napi::Value DetectorDetectGathered(const Napi::CallbackInfo& info) {
   size.done();
   auto options = readPostprocess(args.at(3, "options"));
   return runWith(info.Env(), detector, [gathered, height, width, options](Detector& d) {
+    d.folding.fold();  // outside inference mode: the biases outlive this pass
     c10::InferenceMode inference;
     return detectionsOut({d.model->detectGathered(gathered, height, width, options)});
   });

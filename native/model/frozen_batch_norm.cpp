@@ -9,15 +9,17 @@ FrozenBatchNorm2dImpl::FrozenBatchNorm2dImpl(int64_t channels, double eps) : eps
   runningVar_ = register_buffer("running_var", torch::ones({channels}));
 }
 
-at::Tensor FrozenBatchNorm2dImpl::forward(const at::Tensor& x) {
+std::pair<at::Tensor, at::Tensor> FrozenBatchNorm2dImpl::scaleAndShift() const {
   // The same operation order as torchvision so that results agree to the last bits.
-  auto w = weight_.reshape({1, -1, 1, 1});
-  auto b = bias_.reshape({1, -1, 1, 1});
-  auto rv = runningVar_.reshape({1, -1, 1, 1});
-  auto rm = runningMean_.reshape({1, -1, 1, 1});
-  auto scale = w * (rv + eps_).rsqrt();
-  auto shift = b - rm * scale;
-  return x * scale + shift;
+  auto scale = weight_ * (runningVar_ + eps_).rsqrt();
+  auto shift = bias_ - runningMean_ * scale;
+  return {scale, shift};
+}
+
+at::Tensor FrozenBatchNorm2dImpl::forward(const at::Tensor& x) {
+  if (folded_) return x;
+  auto [scale, shift] = scaleAndShift();
+  return x * scale.reshape({1, -1, 1, 1}) + shift.reshape({1, -1, 1, 1});
 }
 
 }  // namespace ir_rcnn::model

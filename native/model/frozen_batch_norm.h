@@ -3,6 +3,8 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <utility>
+
 namespace ir_rcnn::model {
 
 class FrozenBatchNorm2dImpl : public torch::nn::Module {
@@ -10,8 +12,15 @@ class FrozenBatchNorm2dImpl : public torch::nn::Module {
   explicit FrozenBatchNorm2dImpl(int64_t channels, double eps = 1e-5);
   at::Tensor forward(const at::Tensor& x);
 
+  // forward(x) = x·scale + shift, per channel, computed as torchvision computes them.
+  std::pair<at::Tensor, at::Tensor> scaleAndShift() const;
+  // Set while the convolution before it carries scale and shift (batch_norm_folding.h): forward
+  // then passes x through.
+  void setFolded(bool folded) { folded_ = folded; }
+
  private:
   double eps_;
+  bool folded_ = false;
   at::Tensor weight_, bias_, runningMean_, runningVar_;
 };
 TORCH_MODULE(FrozenBatchNorm2d);

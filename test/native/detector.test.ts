@@ -98,6 +98,41 @@ describe('detector: images, detect() and the CLI', function () {
     }
   });
 
+  it('folds the frozen batch norms into the convolutions for inference, invisibly: state dict, reloads and detections', async function () {
+    const folding = await Detector.load({ config: TINY });
+    const seeded = seededStateDict(folding.stateShapes());
+    await folding.loadState(seeded);
+    const first = await folding.detect([IMAGE]);
+    // After a detect the convolutions carry W·s; the state dict gives W back to within one rounding.
+    const state = await folding.stateDict();
+    let folded = 0;
+    for (const [name, expected] of seeded) {
+      const got = state.get(name)?.data as Float32Array;
+      const isFoldedWeight = /(conv\d|downsample\.0)\.weight$/.test(name) && name.startsWith('backbone.body.');
+      if (!isFoldedWeight) {
+        assert.deepEqual(got, expected.data, name);
+        continue;
+      }
+      folded++;
+      expected.data.forEach((w, i) => assert.ok(Math.abs(got[i] - w) <= 2 ** -23 * Math.abs(w), `${name}[${i}]: ${got[i]} vs ${w}`));
+    }
+    assert.ok(folded >= 20, `folded convolutions: ${folded}`);
+    // Loading unfolds first and folds again at the next detect: the same bits as the first time.
+    await folding.loadState(seeded);
+    assert.deepEqual(await folding.detect([IMAGE]), first);
+    // Folding stays within float rounding of the unfolded model: a reload of the exported weights agrees.
+    const reloaded = await Detector.load({ config: TINY });
+    await reloaded.loadState(state);
+    const [a, b] = [first[0].detections, (await reloaded.detect([IMAGE]))[0].detections];
+    assert.ok(a.length > 0);
+    assert.equal(a.length, b.length);
+    a.forEach((d, i) => {
+      assert.equal(d.label, b[i].label);
+      assert.ok(Math.abs(d.score - b[i].score) < 1e-4);
+      d.bbox.forEach((v, k) => assert.ok(Math.abs(v - b[i].bbox[k]) < 1e-2, `box ${i}: ${d.bbox} vs ${b[i].bbox}`));
+    });
+  });
+
   it('maps class indices to category ids and honours maxDetections', async function () {
     const mapped = await Detector.load({ config: { model: { ...TINY.model, categoryIds: [0, 11, 22, 33, 44] } }, weights });
     const [a] = await mapped.detect([IMAGE], { scoreThreshold: 0, maxDetections: 7 });
