@@ -9,6 +9,24 @@ import * as path from 'path';
 import { IrRcnnError } from './errors';
 import type { Float32Tensor, ImageTargets, Int32Tensor, Tensor, TensorData } from './types';
 
+/** torchInfo().cpuCache: the state of the addon's CPU block cache (blocks of 1 MiB and more). */
+export interface CpuCacheInfo {
+  /** 0: caching off. */
+  capacityBytes: number;
+  /** Freed blocks kept for reuse now, and how many. */
+  cachedBytes: number;
+  cachedBlocks: number;
+  /** Blocks held by tensors now. */
+  inUseBytes: number;
+  /** The bound on in use + cached: 1.25× the largest peak in use of the recent calls. */
+  workingSetBytes: number;
+  /** Allocations served from the cache, and mapped afresh, since the addon loaded. */
+  hits: number;
+  misses: number;
+  /** Kept blocks unmapped to stay within the working set or the cap, in all. */
+  evictedBytes: number;
+}
+
 export interface TorchInfo {
   torchVersion: string;
   intraOpThreads: number;
@@ -25,11 +43,13 @@ export interface TorchInfo {
   parallelInfo: string;
   /**
    * The addon's cache of freed CPU blocks of 1 MiB and more (glibc would unmap them, and every
-   * forward pass would fault its activations in afresh). Its cap is IR_RCNN_CPU_CACHE_MB when set
-   * (0 turns it off), else a quarter of physical memory, at most 4 GiB, divided among the
-   * LOCAL_WORLD_SIZE training workers of a machine.
+   * forward pass would fault its activations in afresh). What it keeps is bounded by the working
+   * set of recent calls: blocks in use plus kept stay within 1.25× the largest peak in use of the
+   * last four addon calls and the running one, least recently freed blocks unmapped first. Its cap is
+   * IR_RCNN_CPU_CACHE_MB when set (0 turns it off), else a quarter of physical memory, at most
+   * 4 GiB, divided among the LOCAL_WORLD_SIZE training workers of a machine.
    */
-  cpuCache: { capacityBytes: number; cachedBytes: number };
+  cpuCache: CpuCacheInfo;
   /** Whether this addon's own CPU kernels run on LibTorch's intra-op threads (false: a build without OpenMP for an OpenMP LibTorch, every kernel serial). */
   parallelKernels: boolean;
   /** at::show_config(): how LibTorch was built (BLAS, LAPACK, MKL-DNN, CPU capability). */

@@ -6,6 +6,8 @@
 #include <thread>
 #include <variant>
 
+#include "addon/cpu_allocator.h"
+
 namespace ir_rcnn::addon {
 
 // ---- registration -------------------------------------------------------------------------
@@ -176,6 +178,7 @@ class TorchWorker : public Napi::AsyncWorker {
     } catch (...) {
       error_ = describeException(std::current_exception());
     }
+    endCpuCacheCall();
   }
   // Failures are reported here rather than through SetError, so that they keep their code.
   void OnOK() override {

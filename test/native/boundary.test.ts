@@ -4,7 +4,7 @@
 import * as assert from 'assert';
 import { execFile } from 'child_process';
 import { isIrRcnnError, type IrRcnnErrorCode } from '../../src/errors';
-import { addon, setNumThreads, torchInfo } from '../../src/native';
+import { addon, setNumThreads, torchInfo, type CpuCacheInfo } from '../../src/native';
 import * as ops from '../../src/ops';
 
 const boxes = () => ({ data: new Float32Array([0, 0, 10, 10, 1, 1, 11, 11, 20, 20, 30, 30]), shape: [3, 4] });
@@ -137,7 +137,7 @@ describe('threads', () => {
 
 describe('CPU block cache', () => {
   const runChild = (env: Record<string, string>) =>
-    new Promise<{ capacityBytes: number; cachedBytes: number }>((resolve, reject) => {
+    new Promise<CpuCacheInfo>((resolve, reject) => {
       const script = `
         const ops = require(${JSON.stringify(require.resolve('../../src/ops'))});
         const { torchInfo } = require(${JSON.stringify(require.resolve('../../src/native'))});
@@ -161,9 +161,9 @@ describe('CPU block cache', () => {
     assert.ok(roomy.cachedBytes >= 2 * 2 ** 20 && roomy.cachedBytes <= roomy.capacityBytes, JSON.stringify(roomy));
     // A cap smaller than the block: nothing is kept, and the op still works.
     const tight = await runChild({ IR_RCNN_CPU_CACHE_MB: '1' });
-    assert.deepStrictEqual(tight, { capacityBytes: 2 ** 20, cachedBytes: 0 });
+    assert.deepStrictEqual([tight.capacityBytes, tight.cachedBytes], [2 ** 20, 0]);
     const off = await runChild({ IR_RCNN_CPU_CACHE_MB: '0' });
-    assert.deepStrictEqual(off, { capacityBytes: 0, cachedBytes: 0 });
+    assert.deepStrictEqual([off.capacityBytes, off.cachedBytes], [0, 0]);
     // Four training workers on one machine share the default cap.
     const worker = await runChild({ LOCAL_WORLD_SIZE: '4' });
     assert.strictEqual(worker.capacityBytes, Math.floor(alone.capacityBytes / 4));
