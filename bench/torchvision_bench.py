@@ -283,7 +283,8 @@ def train_step(job, x):
         optimizer.step()
         last["loss"] = float(loss)
 
-    return step, lambda: {"loss": last["loss"], "forwardFlops": flops}
+    # JSON has no NaN: a diverged step's loss crosses as null, and its timing still counts.
+    return step, lambda: {"loss": last["loss"] if math.isfinite(last["loss"]) else None, "forwardFlops": flops}
 
 
 OPS = {

@@ -77,7 +77,7 @@ export const trainSection: Section = async (context) => {
         ...MODELS.map(({ label }, k) => {
           const extra: Record<string, number | string> = { 'last loss': last[k].loss.toFixed(3) };
           if (!last[k].finite) extra['non-finite steps'] = 'yes';
-          if (ref && k === 0) extra['torchvision last loss'] = (ref.answer.loss as number).toFixed(3);
+          if (ref && k === 0) extra['torchvision last loss'] = typeof ref.answer.loss === 'number' ? ref.answer.loss.toFixed(3) : 'non-finite';
           if (peaks) extra['peak GPU MiB'] = peaks[k];
           if (ref?.answer.peakMiB !== undefined) extra['torchvision peak GPU MiB'] = ref.answer.peakMiB as number;
           // Counted on torchvision's model, which is our plain Faster R-CNN; the IR module's work is not counted.
