@@ -190,7 +190,7 @@ async function timeOnnxRuntime(context: BenchContext, scene: Scene, seeded: Seed
       extra: { 'onnxruntime-node boxes': count, 'torchvision boxes': reference, 'max box difference to torchvision px': +difference.toPrecision(2) },
     };
   } catch (error) {
-    context.notice(`onnxruntime-node: ${(error as Error).message}`);
+    context.notice(`detect, onnxruntime-node: ${(error as Error).message}`);
     return undefined;
   }
 }
@@ -231,7 +231,7 @@ async function wholeProcessRows(context: BenchContext, scene: Scene, seeded: See
       try {
         reference.runs.push(await reference.start());
       } catch (error) {
-        context.notice(`detect, ${reference.short} whole process: ${(error as Error).message}`);
+        context.notice(`detect, whole process: ${(error as Error).message}`);
         reference.failed = true;
       }
     }

@@ -75,6 +75,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
-  process.stderr.write(`detect_process: ${(error as Error).message.split('\n')[0]}\n`);
+  // One line; the bench names the process when it passes it on.
+  process.stderr.write(`${(error as Error).message.split('\n')[0]}\n`);
   process.exitCode = 1;
 });
