@@ -7,7 +7,7 @@ export interface BenchContext {
   quick: boolean;
   device: 'cpu' | 'cuda';
   threads: number;
-  /** Images per detect() call and per training step, one row per size (defaults [1] and [2]). */
+  /** Images per detect() call and per training step, one row per size (defaults [1, 4] and [2]). */
   batches: { detect: number[]; train: number[] };
   /** Warm-up and timed runs for cheap cases; sections scale it down for expensive ones. */
   plan: Plan;

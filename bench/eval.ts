@@ -4,18 +4,17 @@
 // 5,000 images × 100 detections over 80 categories. pycocotools cannot be installed here: the
 // reference is its whole-process time on this case measured side by side in issue #17 on this kind
 // of machine (2 cores), quoted rather than run.
-import { execFile } from 'child_process';
 import * as path from 'path';
 import { makeSyntheticEvalCase, writeSyntheticEvalCase } from '../src/eval/synthetic';
 import type { Section } from './context';
 import { row, summarize, type Stats } from './harness';
+import { measureNodeProcess } from './process';
 
 const PYCOCOTOOLS: { name: string; stats: Stats } = {
   name: 'pycocotools COCOeval, whole process (issue #17; not installable here)',
   stats: { runs: 1, medianMs: 16_500, minMs: 16_500, p90Ms: 16_500 },
 };
 const CLI = path.join(__dirname, '..', 'src', 'cli', 'main.js');
-const PEAK_RSS_HOOK = path.join(__dirname, 'peak_rss.js');
 
 export const evalSection: Section = async (context) => {
   const images = context.quick ? 200 : 5000;
@@ -51,16 +50,9 @@ interface EvalProcess {
   ap: string;
 }
 
-function evalProcess(gt: string, results: string): Promise<EvalProcess> {
-  const args = ['--require', PEAK_RSS_HOOK, CLI, 'eval', '--gt', gt, '--dets', results];
-  const start = process.hrtime.bigint();
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, args, { maxBuffer: 2 ** 20 }, (error, stdout, stderr) => {
-      const ms = Number(process.hrtime.bigint() - start) / 1e6;
-      const peak = /^peak RSS KiB (\d+)$/m.exec(stderr);
-      const ap = / = (-?[\d.]+)$/m.exec(stdout);
-      if (error || !peak || !ap) reject(new Error(`eval bench: ${stderr.trim() || error?.message || `unexpected output '${stdout.trim()}'`}`));
-      else resolve({ ms, peakRssKiB: Number(peak[1]), ap: ap[1] });
-    });
-  });
+async function evalProcess(gt: string, results: string): Promise<EvalProcess> {
+  const run = await measureNodeProcess('ir-rcnn eval', CLI, ['eval', '--gt', gt, '--dets', results]);
+  const ap = / = (-?[\d.]+)$/m.exec(run.stdout);
+  if (!ap) throw new Error(`ir-rcnn eval: unexpected output '${run.stdout.trim()}'`);
+  return { ms: run.ms, peakRssKiB: run.peakRssKiB, ap: ap[1] };
 }

@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { cudaPeakMemory, torchInfo, type TorchInfo } from '../src/native';
+import type { Peak } from './flops';
 
 export interface Stats {
   runs: number;
@@ -79,6 +80,8 @@ export interface BenchRow {
   reference?: { name: string; stats: Stats };
   /** ours.medianMs / reference.medianMs: below 1 means we are faster. */
   ratio?: number;
+  /** Floating-point operations of one call of ours, where the work is known (see bench/flops.ts). */
+  flops?: number;
   /** Throughput, memory, box counts and the like. */
   extra?: Record<string, number | string>;
   note?: string;
@@ -136,6 +139,8 @@ export interface Report {
   date: string;
   options: { quick: boolean; device: string; threads: number; sections: string[] };
   machine: Machine;
+  /** The machine's float32 rate that the rows' GFLOP/s are a share of (absent without Python, or on CUDA). */
+  peak?: Peak;
   /** Why a comparison or a section did not run. */
   notices: string[];
   rows: BenchRow[];
@@ -149,17 +154,21 @@ export function markdownTable(report: Report): string {
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB; ${report.options.threads} intra-op threads; ` +
       `LibTorch ${m.torch.torchVersion} (${[...m.parallel.filter((l) => /backend/.test(l)), ...m.build.filter((l) => /BLAS_INFO|CPU capability/.test(l))].join(', ')}` +
       `${m.blasLibraries.length ? `, BLAS ${m.blasLibraries.map((f) => path.basename(f)).join(' ')}` : ''}); ` +
-      `device ${report.options.device}; Node ${m.node}${report.options.quick ? '; --quick' : ''}; load ${m.loadAverage.join(' ')}.`,
+      `device ${report.options.device}; Node ${m.node}${report.options.quick ? '; --quick' : ''}; load ${m.loadAverage.join(' ')}.` +
+      (report.peak ? ` Float32 peak ${report.peak.gflops.toFixed(0)} GFLOP/s (${report.peak.how}).` : ''),
     '',
-    '| section | case | ours median (min–p90) ms | reference | reference median ms | ours/ref | notes |',
-    '|---|---|---|---|---|---|---|',
+    '| section | case | ours median (min–p90) ms | reference | reference median ms | ours/ref | GFLOP | GFLOP/s (of peak) | notes |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of report.rows) {
     const extra = Object.entries(r.extra ?? {}).map(([k, v]) => `${k} ${typeof v === 'number' ? +v.toPrecision(4) : v}`);
     const notes = [...extra, ...(r.note ? [r.note] : [])].join('; ');
+    const rate = r.flops !== undefined ? r.flops / r.ours.medianMs / 1e6 : undefined;
+    const share = rate !== undefined && report.peak ? ` (${((100 * rate) / report.peak.gflops).toFixed(0)}%)` : '';
     lines.push(
       `| ${r.section} | ${r.name} | ${ms(r.ours.medianMs)} (${ms(r.ours.minMs)}–${ms(r.ours.p90Ms)}) | ${r.reference?.name ?? '—'} | ` +
-        `${r.reference ? ms(r.reference.stats.medianMs) : '—'} | ${r.ratio !== undefined ? r.ratio.toFixed(2) : '—'} | ${notes} |`,
+        `${r.reference ? ms(r.reference.stats.medianMs) : '—'} | ${r.ratio !== undefined ? r.ratio.toFixed(2) : '—'} | ` +
+        `${r.flops !== undefined ? +(r.flops / 1e9).toPrecision(3) : '—'} | ${rate !== undefined ? `${+rate.toPrecision(3)}${share}` : '—'} | ${notes} |`,
     );
   }
   for (const notice of report.notices) lines.push('', `Note: ${notice}`);

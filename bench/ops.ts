@@ -5,6 +5,7 @@
 import * as ops from '../src/ops';
 import { timeReference } from './compare';
 import type { Section } from './context';
+import { ROI_ALIGN_FLOPS, roiAlignFlops } from './flops';
 import { measure, row, type BenchRow } from './harness';
 import { clusteredBoxes, randomFloats, randomRois, randomScores } from './inputs';
 
@@ -35,7 +36,12 @@ export const opsSection: Section = async (context) => {
     const forwardRef = await timeReference(context, `roi_align_${k}`, 'torchvision.ops.roi_align', { input, rois }, {
       op: 'roi_align', input: 'input', rois: 'rois', outputSize: OUTPUT, ...common,
     }, plan);
-    rows.push(row('ops', `roiAlign forward ${shape}, ${k} boxes`, forward, forwardRef?.reference));
+    rows.push(
+      row('ops', `roiAlign forward ${shape}, ${k} boxes`, forward, forwardRef?.reference, {
+        flops: roiAlignFlops(k, c, OUTPUT, SAMPLING),
+        note: ROI_ALIGN_FLOPS,
+      }),
+    );
 
     const gradOutput = randomFloats(5 + k, [k, c, OUTPUT, OUTPUT]);
     const backward = await measure(

@@ -1,10 +1,10 @@
 // The Python side of the comparisons: bench/torchvision_bench.py run with /usr/bin/python3 (torch
 // and torchvision on the same LibTorch) in a child process with our thread count. Inputs cross as
 // raw little-endian files plus a JSON index, so both sides time exactly the same numbers.
-import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { summarize, type Plan, type Stats } from './harness';
+import { measureProcess, runProcess, type MeasuredProcess } from './process';
 import type { Tensor } from '../src/types';
 
 const SCRIPT = path.resolve(__dirname, '..', '..', 'bench', 'torchvision_bench.py');
@@ -31,16 +31,10 @@ export function writeInputs(dir: string, tensors: Record<string, Tensor>): void 
   fs.writeFileSync(path.join(dir, 'index.json'), JSON.stringify(index));
 }
 
-function runPython(python: string, args: string[], threads: number, timeoutMs: number): Promise<string> {
-  const env = { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
-  return new Promise((resolve, reject) => {
-    execFile(python, args, { env, timeout: timeoutMs, maxBuffer: 64 * 2 ** 20 }, (error, stdout, stderr) => {
-      if (error) {
-        const last = stderr.trim().split('\n').slice(-1)[0] || error.message;
-        reject(new Error(`${path.basename(python)} ${path.basename(args[0] ?? '')}: ${last}`));
-      } else resolve(stdout);
-    });
-  });
+const TIMEOUT_MS = 600_000;
+
+function pythonEnv(threads: number): NodeJS.ProcessEnv {
+  return { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
 }
 
 export class Torchvision {
@@ -54,8 +48,11 @@ export class Torchvision {
   static async find(python: string, threads: number): Promise<Torchvision | string> {
     if (!fs.existsSync(python)) return `${python} not found; the torchvision comparisons are skipped`;
     try {
-      const out = await runPython(python, ['-c', 'import torch, torchvision; print(torch.__version__, torchvision.__version__)'], threads, 60_000);
-      const [torch, torchvision] = out.trim().split(/\s+/);
+      const { stdout } = await runProcess(path.basename(python), python, ['-c', 'import torch, torchvision; print(torch.__version__, torchvision.__version__)'], {
+        env: pythonEnv(threads),
+        timeoutMs: 60_000,
+      });
+      const [torch, torchvision] = stdout.trim().split(/\s+/);
       return new Torchvision(python, { torch, torchvision }, threads);
     } catch {
       return `${python} has no torchvision; the torchvision comparisons are skipped (our timings are kept)`;
@@ -66,14 +63,20 @@ export class Torchvision {
    * Runs one job of torchvision_bench.py: `job` is written as job.json into `dir` (next to the
    * inputs written by writeInputs) and the script's JSON answer is returned.
    */
-  async run<R>(dir: string, job: object, timeoutMs = 600_000): Promise<R> {
+  async run<R>(dir: string, job: object): Promise<R> {
+    return (await this.measure<R>(dir, job)).answer;
+  }
+
+  /** run(), and the script's whole process: its wall time and peak RSS. */
+  async measure<R>(dir: string, job: object): Promise<{ answer: R; process: MeasuredProcess }> {
     fs.mkdirSync(dir, { recursive: true });
     const jobFile = path.join(dir, 'job.json');
     fs.writeFileSync(jobFile, JSON.stringify({ ...job, threads: this.threads }));
-    const out = await runPython(this.python, [SCRIPT, jobFile], this.threads, timeoutMs);
-    const last = out.trim().split('\n').slice(-1)[0];
+    const label = `${path.basename(this.python)} ${path.basename(SCRIPT)}`;
+    const run = await measureProcess(label, this.python, [SCRIPT, jobFile], { env: pythonEnv(this.threads), timeoutMs: TIMEOUT_MS });
+    const last = run.stdout.trim().split('\n').slice(-1)[0];
     try {
-      return JSON.parse(last) as R;
+      return { answer: JSON.parse(last) as R, process: run };
     } catch {
       throw new Error(`torchvision_bench.py printed no JSON result (last line: ${last.slice(0, 200)})`);
     }

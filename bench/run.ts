@@ -12,6 +12,7 @@ import type { BenchContext, Section } from './context';
 import { dataSection } from './data';
 import { detectSection } from './detect';
 import { evalSection } from './eval';
+import { measurePeak } from './flops';
 import { machineRecord, markdownTable, writeReport, type BenchRow, type Report } from './harness';
 import { opsSection } from './ops';
 import { Torchvision } from './python';
@@ -46,7 +47,7 @@ function parseOptions(argv: string[]): Options {
     only: Object.keys(SECTIONS),
     device: 'cpu',
     threads: os.cpus().length,
-    batches: { detect: [1], train: [2] },
+    batches: { detect: [1, 4], train: [2] },
     out: path.resolve(__dirname, '..', '..', 'bench', 'results'),
     python: process.env.IR_RCNN_BENCH_PYTHON ?? '/usr/bin/python3',
     noPython: false,
@@ -125,7 +126,10 @@ async function main(): Promise<number> {
   };
   const rows: BenchRow[] = [];
   let failed = false;
+  let peak: Report['peak'];
   try {
+    // The share of the peak compares CPU work with a CPU rate; on CUDA the table keeps the GFLOP/s alone.
+    if (options.device === 'cpu') peak = await measurePeak(context);
     for (const name of options.only) {
       try {
         rows.push(...(await SECTIONS[name](context)));
@@ -142,6 +146,7 @@ async function main(): Promise<number> {
     date: new Date().toISOString(),
     options: { quick: options.quick, device: options.device, threads: options.threads, sections: options.only },
     machine: machineRecord(),
+    ...(peak && { peak }),
     notices,
     rows,
   };

@@ -6,7 +6,8 @@ Usage: /usr/bin/python3 bench/torchvision_bench.py JOB.json
 
 JOB.json: { "op": ..., "threads": n, "warmup": n, "repeats": n, "inputs": DIR, "device"?, ... } where DIR
 holds index.json ({ name: { file, dtype, shape } }) and the raw little-endian tensors. The answer
-is { "samples": [ms, ...], ... } with op-specific extras.
+is { "samples": [ms, ...], ... } with op-specific extras, and the last line on stderr is
+`peak RSS KiB <n>`, as the bench's node processes write it (bench/peak_rss.ts).
 """
 import json
 import math
@@ -72,6 +73,13 @@ def roi_align_backward(job, x):
 def nms(job, x):
     boxes, scores = x[job["boxes"]], x[job["scores"]]
     return lambda: torchvision.ops.nms(boxes, scores, job["iouThreshold"])
+
+
+def matmul(job, x):
+    """An n x n float32 product through torch's BLAS: the bench's measure of the machine's peak rate."""
+    n = job["size"]
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    return lambda: torch.mm(a, b)
 
 
 # ---- relation module, dense ------------------------------------------------------------------
@@ -163,6 +171,40 @@ def faster_rcnn(seed, **kwargs):
     return FasterRCNN(_resnet_fpn_extractor(body, 3), num_classes=91, **kwargs)
 
 
+def forward_flops(model, *args):
+    """FLOPs of one forward pass of `model` on `args`, counted by hooks on its convolutions and
+    linear layers: 2 * Cin/groups * kh * kw * Cout * Hout * Wout per image for a convolution and
+    2 * in * out per row for a linear layer (biases, norms, activations, pooling, RoIAlign and NMS
+    are not counted). The RNG state is restored, so that the timed runs sample as they would have."""
+    total = [0]
+
+    def count(module, inputs, output):
+        if isinstance(module, torch.nn.Conv2d):
+            kh, kw = module.kernel_size
+            total[0] += 2 * module.in_channels // module.groups * kh * kw * output.numel()
+        else:
+            total[0] += 2 * module.in_features * output.numel()
+
+    layers = [m for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    hooks = [m.register_forward_hook(count) for m in layers]
+    with torch.random.fork_rng(), torch.no_grad():
+        model(*args)
+    for hook in hooks:
+        hook.remove()
+    return total[0]
+
+
+def peak_rss_kib():
+    # VmHWM is this process's own peak, as bench/peak_rss.ts reads it; ru_maxrss (KiB on Linux) elsewhere.
+    try:
+        with open("/proc/self/status") as f:
+            return int(next(line.split()[1] for line in f if line.startswith("VmHWM:")))
+    except (OSError, StopIteration):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def as_input(image, device):
     # contiguous CHW, as torchvision.transforms.functional.to_tensor and read_image give it
     return image.to(device).permute(2, 0, 1).contiguous().float().div_(255)
@@ -185,20 +227,39 @@ def score_threshold_for(model, image, candidates, device):
 
 
 def detect(job, x):
+    """model([image] * batch) with the seeded model (saved to weightsOut when asked), or with
+    weightsIn loaded into it as a user's process loads its weights; the score threshold is
+    scoreThreshold when given, else found for `candidates`."""
     image, device = x[job["image"]], job["device"]
     model = faster_rcnn(job["seed"], min_size=job["minSize"], max_size=job["maxSize"], box_detections_per_img=job["maxDets"]).eval()
+    if job.get("weightsIn"):
+        model.load_state_dict(torch.load(job["weightsIn"]))
     if job.get("weightsOut"):
         torch.save(model.state_dict(), job["weightsOut"])
     model.to(device)
-    threshold = score_threshold_for(model, image, job["candidates"], device)
+    threshold = job["scoreThreshold"] if "scoreThreshold" in job else score_threshold_for(model, image, job["candidates"], device)
     model.roi_heads.score_thresh = threshold
+    flops = {"flops": forward_flops(model, [as_input(image, device)])} if job.get("countFlops") else {}
     kept = {}
 
     def run():
         with torch.inference_mode():
-            kept["boxes"] = model([as_input(image, device)] * job.get("batch", 1))[0]["boxes"].shape[0]
+            kept["boxes"] = model([as_input(image, device)] * job.get("batch", 1))[0]["boxes"]
 
-    return run, lambda: {"scoreThreshold": threshold, "boxes": kept["boxes"]}
+    # The first image's boxes (x1, y1, x2, y2, flattened) are what the ONNX reference is checked against.
+    return run, lambda: {"scoreThreshold": threshold, "boxes": kept["boxes"].shape[0], "detections": kept["boxes"].flatten().tolist(), **flops}
+
+
+def export_onnx(job, x):
+    """The seeded model of a detect job (weightsIn, scoreThreshold) exported to ONNX at onnxOut, as a
+    Node user who only needs inference would run it with onnxruntime-node. Timed once: the export."""
+    image = x[job["image"]]
+    model = faster_rcnn(job["seed"], min_size=job["minSize"], max_size=job["maxSize"], box_detections_per_img=job["maxDets"]).eval()
+    model.load_state_dict(torch.load(job["weightsIn"]))
+    model.roi_heads.score_thresh = job["scoreThreshold"]
+    return lambda: torch.onnx.export(
+        model, ([as_input(image, "cpu")],), job["onnxOut"], opset_version=11, input_names=["image"], output_names=["boxes", "labels", "scores"]
+    )
 
 
 def train_step(job, x):
@@ -209,6 +270,7 @@ def train_step(job, x):
     if job.get("weightsOut"):
         torch.save(model.state_dict(), job["weightsOut"])
     model.to(device)
+    flops = forward_flops(model, [as_input(i, device) for i in images], targets)
     parameters = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.SGD(parameters, lr=job["lr"], momentum=job["momentum"], weight_decay=job["weightDecay"])
     last = {}
@@ -221,17 +283,20 @@ def train_step(job, x):
         optimizer.step()
         last["loss"] = float(loss)
 
-    return step, lambda: {"loss": last["loss"]}
+    # JSON has no NaN: a diverged step's loss crosses as null, and its timing still counts.
+    return step, lambda: {"loss": last["loss"] if math.isfinite(last["loss"]) else None, "forwardFlops": flops}
 
 
 OPS = {
     "roi_align": roi_align_forward,
     "roi_align_backward": roi_align_backward,
     "nms": nms,
+    "matmul": matmul,
     "top_k_graph": top_k_graph,
     "relation_module": relation_module,
     "propagate": propagate,
     "detect": detect,
+    "export_onnx": export_onnx,
     "train_step": train_step,
 }
 
@@ -251,6 +316,7 @@ def main():
     samples = time_runs(fn, job["warmup"], job["repeats"], device)
     memory = {"peakMiB": round(torch.cuda.max_memory_allocated(device) / 2**20)} if device.startswith("cuda") else {}
     print(json.dumps({"samples": samples, "torch": torch.__version__, "torchvision": torchvision.__version__, **extra(), **memory}))
+    sys.stderr.write(f"peak RSS KiB {peak_rss_kib()}\n")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-// The bench harness: its statistics, and `run.js --quick --only ops` end to end writing a
+// The bench harness: its statistics, FLOP rates, child processes, the onnxruntime-node helpers, and `run.js --quick --only ops` end to end writing a
 // well-formed latest.json, with the Python interpreter pointed at nothing so that the suite needs
 // none (the comparisons are skipped with a notice). No timing is asserted.
 import * as assert from 'assert';
@@ -7,6 +7,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { markdownTable, summarize, timeInterleaved, timeRuns, type Report } from '../../bench/harness';
+import { ONNXRUNTIME_INSTALL, maxBoxDifference, onnxRuntimeUnavailable } from '../../bench/onnxruntime';
+import { measureNodeProcess } from '../../bench/process';
 import { DIST } from '../support/paths';
 
 const RUN = path.join(DIST, 'bench', 'run.js');
@@ -65,6 +67,55 @@ describe('bench harness', () => {
     assert.ok(lines.includes('Note: no torchvision'));
   });
 
+  it('markdownTable: GFLOP and GFLOP/s as a share of the measured peak, where the work is known', () => {
+    const stats = { runs: 3, medianMs: 20, minMs: 19, p90Ms: 21 };
+    const report = {
+      date: '2026-01-01T00:00:00Z',
+      options: { quick: true, device: 'cpu', threads: 2, sections: ['ops'] },
+      machine: { cpu: 'X', cores: 2, memoryGiB: 8, platform: 'linux', node: 'v20', torch: { torchVersion: '1.13.1' }, parallel: [], build: [], blasLibraries: [], loadAverage: [0, 0, 0] },
+      peak: { gflops: 200, how: 'torch.mm 2048×2048, best of 5, 2 threads' },
+      notices: [],
+      rows: [
+        { section: 'ops', name: 'roiAlign', ours: stats, flops: 2e9 },
+        { section: 'ops', name: 'nms', ours: stats },
+      ],
+    } as unknown as Report;
+    const text = markdownTable(report);
+    assert.match(text, /Float32 peak 200 GFLOP\/s \(torch\.mm 2048×2048, best of 5, 2 threads\)\./);
+    const lines = text.split('\n');
+    assert.ok(lines.some((l) => l.startsWith('| ops | roiAlign | 20.0 (19.0–21.0) | — | — | — | 2 | 100 (50%) |')), text);
+    assert.ok(lines.some((l) => l.startsWith('| ops | nms | 20.0 (19.0–21.0) | — | — | — | — | — |')), text);
+  });
+
+  it('maxBoxDifference: nearest box, whatever the order', () => {
+    const reference = [0, 0, 10, 10, 20, 20, 40, 40];
+    assert.strictEqual(maxBoxDifference([20, 20, 40, 40, 0, 0, 10, 10], reference), 0);
+    assert.strictEqual(maxBoxDifference([20, 20, 40, 40.25], reference), 0.25);
+    assert.strictEqual(maxBoxDifference([], reference), 0);
+    assert.strictEqual(maxBoxDifference([0, 0, 10, 10], []), Infinity);
+  });
+
+  it('onnxRuntimeUnavailable: CPU only, and the install command when it does not resolve', () => {
+    assert.match(onnxRuntimeUnavailable('cuda') ?? '', /runs on the CPU only, so its rows are skipped with --device cuda$/);
+    const onCpu = onnxRuntimeUnavailable('cpu');
+    if (onCpu !== undefined) assert.ok(onCpu.endsWith(`to add them: ${ONNXRUNTIME_INSTALL}`), onCpu);
+  });
+
+  it('measureNodeProcess: wall time and peak RSS; a failure is its last line of stderr', async function () {
+    this.timeout(20_000);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-process-'));
+    try {
+      const script = path.join(dir, 'child.js');
+      fs.writeFileSync(script, "if (process.argv[2] === 'fail') { console.error('warming up'); console.error('boom'); process.exit(3); } console.log('ok');");
+      const run = await measureNodeProcess('child', script, []);
+      assert.strictEqual(run.stdout, 'ok\n');
+      assert.ok(run.ms > 0 && run.peakRssKiB > 1024, JSON.stringify(run));
+      await assert.rejects(measureNodeProcess('child', script, ['fail']), /^Error: child: boom$/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('run.js --quick --only ops writes latest.json and latest.md', async function () {
     this.timeout(60_000);
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-test-'));
@@ -83,6 +134,7 @@ describe('bench harness', () => {
       assert.match(stderr, /no-such-python3 not found/, 'the notice is printed');
       const names = report.rows.map((r) => r.name);
       for (const expected of [/roiAlign forward/, /roiAlign backward/, /nms/]) assert.ok(names.some((n) => expected.test(n)), `${expected} in ${names}`);
+      for (const r of report.rows.filter((r) => /roiAlign forward/.test(r.name))) assert.ok(r.flops! > 0, 'RoIAlign forward has its FLOPs without Python');
       for (const r of report.rows) {
         assert.strictEqual(r.section, 'ops');
         assert.ok(r.ours.runs === 3 && r.ours.minMs > 0 && r.ours.minMs <= r.ours.medianMs && r.ours.medianMs <= r.ours.p90Ms, JSON.stringify(r));
