@@ -58,5 +58,34 @@ export const relationSection: Section = async (context) => {
     }, { op: 'propagate', rows: 'rows', cols: 'cols', values: 'values', input: 'input', gradOutput: 'gradOutput' }, plan);
     rows.push(row('relation', `GCN product P·X forward + backward, N ${n}, D ${DIM}`, gcn, gcnRef?.reference, { extra: { 'nonzeros of P': values.length } }));
   }
+  if (!context.quick) rows.push(...(await productCrossover(context)));
   return rows;
 };
+
+/**
+ * The GCN product's crossover (native/model/relation.h, kDenseProductDensity): the module's P for
+ * N proposals and K edges per row, multiplied entry by entry and as a dense matrix, forward and
+ * backward. Ours is the product the module picks by P's density; the reference column is the
+ * other one, so a ratio above 1 says the density rule chose wrong.
+ */
+async function productCrossover(context: Parameters<Section>[0]): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  for (const k of [16, 64]) {
+    for (const n of [256, 512, 1000, 2000]) {
+      context.log(`relation: GCN product crossover, N = ${n}, K = ${k}`);
+      const boxes = randomBoxes(40 + n, n, 1088, 800);
+      const features = randomFloats(41 + n, [n, DIM]);
+      const p = (await relationForward({ features, boxes, options: { k, layers: 2, lambda: 5e-4, overlapThreshold: 0.7 } })).propagation;
+      if (!p) throw new Error('relationForward returned no propagation matrix');
+      const input = { rows: p.rows.data, cols: p.cols.data, values: Float32Array.from(p.values.data), input: features, gradOutput: randomFloats(42 + n, [n, DIM]) };
+      const time = (product: 'sparse' | 'dense') => measure(() => relationPropagate({ ...input, product }), context.plan);
+      const [sparse, dense] = [await time('sparse'), await time('dense')];
+      const { product } = await relationPropagate(input);
+      const [chosen, other] = product === 'dense' ? [dense, sparse] : [sparse, dense];
+      rows.push(row('relation', `GCN product by density, N ${n}, K ${k}, D ${DIM}`, chosen, { name: `the ${product === 'dense' ? 'sparse' : 'dense'} product`, stats: other }, {
+        extra: { density: (input.values.length / (n * n)).toFixed(3), chosen: product, 'sparse ms': sparse.medianMs.toFixed(1), 'dense ms': dense.medianMs.toFixed(1) },
+      }));
+    }
+  }
+  return rows;
+}

@@ -68,12 +68,16 @@ export interface PropagateInput extends DeviceOption {
   /** [N, C]; P is N×N. */
   input: FloatTensor;
   gradOutput: FloatTensor;
+  /** The product: entry by entry, as a dense N×N matrix, or (default) by P's density as the IR module chooses. */
+  product?: 'sparse' | 'dense' | 'byDensity';
 }
 
 export interface PropagateOutput {
   output: FloatTensor;
   gradInput: FloatTensor;
   gradValues: FloatTensor;
+  /** The product used (byDensity resolved). */
+  product: 'sparse' | 'dense';
 }
 
 const invalid = (message: string): IrRcnnError => new IrRcnnError('ERR_INVALID_ARGUMENT', message);

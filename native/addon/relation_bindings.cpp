@@ -34,8 +34,9 @@ const Op kOps[] = {
                  return Out::object().set("rowPtr", g.rowPtr).set("cols", g.cols).set("scores", g.scores);
                }};
      }},
-    // relationPropagate({ rows, cols: Int32Array [E], values [E], input [N, C], gradOutput [N, C] })
-    //   → { output: P·input, gradInput: Pᵀ·gradOutput, gradValues [E] }
+    // relationPropagate({ rows, cols: Int32Array [E], values [E], input [N, C], gradOutput [N, C],
+    //   product?: 'sparse' | 'dense' | 'byDensity' }) → { output: P·input, gradInput: Pᵀ·gradOutput, gradValues [E],
+    //   product: the one used }
     {"relationPropagate",
      [](Object& o) -> OpCall {
        at::Tensor input = o.floats("input", {-1, -1}).finite();
@@ -44,12 +45,22 @@ const Op kOps[] = {
        at::Tensor rows = nodeIndices(o.get("rows"), values.size(0), n);
        at::Tensor cols = nodeIndices(o.get("cols"), values.size(0), n);
        at::Tensor gradOutput = o.floats("gradOutput", {n, input.size(1)}).finite();
-       return {{input, values, rows, cols, gradOutput}, [](const Tensors& t) {
+       model::GcnProduct product = model::GcnProduct::ByDensity;
+       if (auto given = o.optional("product")) {
+         const std::string name = given->oneOf({"sparse", "dense", "byDensity"});
+         product = name == "sparse" ? model::GcnProduct::Sparse : name == "dense" ? model::GcnProduct::Dense : model::GcnProduct::ByDensity;
+       }
+       if (product == model::GcnProduct::ByDensity) product = model::productByDensity(values.size(0), n);
+       return {{input, values, rows, cols, gradOutput}, [product](const Tensors& t) {
                  at::Tensor x = t[0].clone().requires_grad_(true);
                  at::Tensor v = t[1].clone().requires_grad_(true);
-                 at::Tensor output = model::sparsePropagate({t[2], t[3], v}, x);
+                 at::Tensor output = model::propagate({t[2], t[3], v}, x, product);
                  output.backward(t[4]);
-                 return Out::object().set("output", output.detach()).set("gradInput", x.grad()).set("gradValues", v.grad());
+                 return Out::object()
+                     .set("output", output.detach())
+                     .set("gradInput", x.grad())
+                     .set("gradValues", v.grad())
+                     .set("product", product == model::GcnProduct::Dense ? "dense" : "sparse");
                }};
      },
      /*autograd=*/true},

@@ -90,9 +90,19 @@ at::Tensor edgeRows(const ops::TopKGraph& graph) {
 
 }  // namespace
 
-at::Tensor sparsePropagate(const PropagationMatrix& matrix, const at::Tensor& input) {
+GcnProduct productByDensity(int64_t entries, int64_t n) {
+  return n <= 4096 && entries * kDenseProductDensity >= n * n ? GcnProduct::Dense : GcnProduct::Sparse;
+}
+
+at::Tensor propagate(const PropagationMatrix& matrix, const at::Tensor& input, GcnProduct product) {
   // Under CUDA autocast the features are half while the edge weights stay float: one dtype for both.
-  return SparsePropagation::apply(matrix.rows, matrix.cols, matrix.values.to(input.scalar_type()), input);
+  const at::Tensor values = matrix.values.to(input.scalar_type());
+  const int64_t n = input.size(0);
+  if (product == GcnProduct::ByDensity) product = productByDensity(values.numel(), n);
+  if (product == GcnProduct::Sparse) return SparsePropagation::apply(matrix.rows, matrix.cols, values, input);
+  // Autograd gives the gradient of values by gathering from that of the dense matrix.
+  const at::Tensor dense = at::zeros({n, n}, input.options()).index_put({matrix.rows, matrix.cols}, values, /*accumulate=*/true);
+  return at::mm(dense, input);
 }
 
 RelationModuleImpl::RelationModuleImpl(RelationOptions options) : options_(std::move(options)) {
@@ -246,7 +256,7 @@ RelationOutput RelationModuleImpl::forward(const at::Tensor& features, const at:
   out.propagation = propagationMatrix(out.graph, n);
   at::Tensor hidden = features;
   for (const auto& layer : *gcn_)
-    hidden = at::leaky_relu(sparsePropagate(out.propagation, layer->as<torch::nn::Linear>()->forward(hidden)), 0.01);
+    hidden = at::leaky_relu(propagate(out.propagation, layer->as<torch::nn::Linear>()->forward(hidden)), 0.01);
   out.features = features + hidden;
   out.graph.weight = out.graph.weight.detach();
   return out;

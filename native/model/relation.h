@@ -46,10 +46,19 @@ struct RelationOutput {
   PropagationMatrix propagation;  // undefined tensors when no reasoning ran (both graphs off)
 };
 
-// P·X for a sparse [N, N] P given as a COO list (N = input.size(0)), with work proportional to
-// the entries of P: never an N×N dense product.
-// Differentiable with respect to `input` and `values`.
-at::Tensor sparsePropagate(const PropagationMatrix& matrix, const at::Tensor& input);
+// How P·X is computed: entry by entry (work ∝ entries × C), as a dense N×N matrix through BLAS
+// (∝ N² × C, but at several times the rate per multiply), or whichever the density of P favours.
+enum class GcnProduct { Sparse, Dense, ByDensity };
+
+// P·X for an [N, N] P given as a COO list (N = input.size(0)); entries may repeat and add up.
+// Differentiable with respect to `input` and `values`. ByDensity takes the dense product when at
+// least 1/kDenseProductDensity of P's N² entries are set (and N ≤ 4096): the crossover measured by
+// `npm run bench` (section relation) on this project's 2-core CPU, where a sparse multiply cost
+// about 8–9 dense ones (K = 64 makes P dense enough up to N ≈ 1000; K = 16 up to N ≈ 260).
+constexpr int64_t kDenseProductDensity = 8;
+// Sparse or Dense for P of `entries` entries among n × n.
+GcnProduct productByDensity(int64_t entries, int64_t n);
+at::Tensor propagate(const PropagationMatrix& matrix, const at::Tensor& input, GcnProduct product = GcnProduct::ByDensity);
 
 class RelationModuleImpl : public torch::nn::Module {
  public:

@@ -240,7 +240,6 @@ describe('relation module: sparse reasoning and gradients', () => {
         const values = uniform(e);
         const x = uniform(n * c);
         const g = uniform(n * c);
-        const out = await relationPropagate({ rows, cols, values, input: { data: x, shape: [n, c] }, gradOutput: { data: g, shape: [n, c] } });
         // Dense P (duplicates add up), P·x, Pᵀ·g and dL/dP_e = g[row]·x[col].
         const p = new Array<number>(n * n).fill(0);
         rows.forEach((r, i) => (p[r * n + cols[i]] += values[i]));
@@ -254,10 +253,16 @@ describe('relation module: sparse reasoning and gradients', () => {
             }
         const gradValues = Array.from(rows, (r, i) => Array.from({ length: c }, (_, k) => g[r * c + k] * x[cols[i] * c + k]).reduce((a, b) => a + b, 0));
         const tolerance = double ? 1e-12 : 1e-5;
-        assertClose(out.output.data, expected, tolerance, `output n=${n}`);
-        assertClose(out.gradInput.data, expectedGrad, tolerance, `gradInput n=${n}`);
-        assertClose(out.gradValues.data, gradValues, tolerance, `gradValues n=${n}`);
-        assert.strictEqual(out.output.data.constructor, Float);
+        // Each product the module may choose, and its own choice, give the same P·x and gradients.
+        for (const product of ['sparse', 'dense', 'byDensity'] as const) {
+          const out = await relationPropagate({ rows, cols, values, input: { data: x, shape: [n, c] }, gradOutput: { data: g, shape: [n, c] }, product });
+          assertClose(out.output.data, expected, tolerance, `output n=${n}`);
+          assertClose(out.gradInput.data, expectedGrad, tolerance, `gradInput n=${n}`);
+          assertClose(out.gradValues.data, gradValues, tolerance, `gradValues n=${n}`);
+          assert.strictEqual(out.output.data.constructor, Float);
+          // By density: dense from one entry in eight of P's N² on (native/model/relation.h).
+          assert.strictEqual(out.product, product !== 'byDensity' ? product : e * 8 >= n * n ? 'dense' : 'sparse');
+        }
       }
     }
   });
