@@ -1,6 +1,7 @@
 // Streams a COCO results file (a JSON list of {image_id, category_id, bbox, score, ...}) into
 // typed arrays, with a byte scanner (json_stream.ts) specialised for this one shape: one list
 // element is a step, and no JS object is built per detection.
+import * as fs from 'fs';
 import type { CocoAnnotations } from '../data/coco';
 import { CHUNK_BYTES, Ch, JsonScanner, invalidJsonError, keyList, streamJsonFile } from '../data/json_stream';
 import { DetectionsBuilder, type Detections } from './detections';
@@ -11,18 +12,29 @@ const KEYS = keyList(KEY_NAMES);
 // the three numbers, then bbox's x, y, w, h.
 const IMAGE_ID = 0, CATEGORY_ID = 1, SCORE = 2, BBOX = 3, X = 3;
 
+/**
+ * The fewest bytes a record takes, {"image_id":0,"category_id":0,"bbox":[0,0,0,0],"score":0}: a
+ * file of n bytes holds at most n / 57 records. The builder is given room for that many, so that
+ * it never grows by copying what it holds; the room left unfilled is never written, so the system
+ * never gives it memory.
+ */
+const MIN_RECORD_BYTES = 57;
+
 /** Reads a COCO results file, checking every record against the ground truth. */
 export async function readCocoResults(file: string, gt: CocoAnnotations, options: { chunkBytes?: number } = {}): Promise<Detections> {
-  const builder = new DetectionsBuilder(gt, file);
+  // A file that cannot be read is reported by streamJsonFile.
+  const bytes = await fs.promises.stat(file).then((stats) => stats.size, () => 0);
+  const builder = new DetectionsBuilder(gt, file, Math.ceil(bytes / MIN_RECORD_BYTES));
   await streamJsonFile(file, 'results file', options.chunkBytes ?? CHUNK_BYTES, new ResultsScanner(builder, file));
   return builder.finish();
 }
 
 /** Parses results JSON held in memory (a string or bytes); `source` names it in errors. */
 export function parseCocoResults(json: string | Buffer, gt: CocoAnnotations, source = 'results'): Detections {
-  const builder = new DetectionsBuilder(gt, source);
+  const bytes = typeof json === 'string' ? Buffer.from(json) : json;
+  const builder = new DetectionsBuilder(gt, source, Math.ceil(bytes.length / MIN_RECORD_BYTES));
   const scanner = new ResultsScanner(builder, source);
-  scanner.push(typeof json === 'string' ? Buffer.from(json) : json);
+  scanner.push(bytes);
   scanner.end();
   return builder.finish();
 }
