@@ -229,13 +229,14 @@ class CategoryMatcher {
     const exceptions = this.exceptions;
     exceptions.length = 0;
     const exceptionStart = this.exceptionStart.get(n + 1);
+    // IoUs of a detection with its image's ground truth (at most G).
+    const ious = this.ious.get(G);
     for (let p = 0; p < n; p++) {
       exceptionStart[p] = exceptions.length;
       const g0 = from[image[p]];
       const g1 = to[image[p]];
       // No ground truth of this category in the image (the common case): nothing to match.
       if (g0 === g1 || rank[p] >= maxDet) continue;
-      const ious = this.ious.get(g1 - g0);
       let maxIou = 0;
       for (let i = g0; i < g1; i++) {
         ious[i - g0] = boxIou(box, 4 * p, bbox, 4 * ann[i], iscrowd[ann[i]] !== 0);
@@ -291,21 +292,37 @@ function rankDetections(dets: Detections, imageRank: Ranks, categoryRank: Ranks)
   const dtImage = gather(imageRank.of, dets.imageIndex);
   const byScore = sortByScoreDescending(countingSort(identity(dets.count), dtImage, imageRank.count).order, dets.score);
   const { order, starts } = countingSort(byScore, gather(categoryRank.of, dets.categoryIndex), categoryRank.count);
-  // Images and boxes copied in one pass in input order: reading the detections in ranking order
-  // instead would wait on memory for almost every one.
+  // Images and boxes copied in input order: reading the detections in ranking order instead would
+  // wait on memory for almost every one.
+  const place = inverse(order);
+  return { starts, order, image: scatter(dtImage, place), box: scatterBoxes(dets.bbox, place) };
+}
+
+/** The permutation that undoes `order`: where each item of it is. */
+function inverse(order: Int32Array): Int32Array {
   const place = new Int32Array(order.length);
   for (let p = 0; p < order.length; p++) place[order[p]] = p;
-  const image = new Int32Array(order.length);
-  const box = new Float64Array(4 * order.length);
-  for (let d = 0; d < order.length; d++) {
-    const p = place[d];
-    image[p] = dtImage[d];
-    box[4 * p] = dets.bbox[4 * d];
-    box[4 * p + 1] = dets.bbox[4 * d + 1];
-    box[4 * p + 2] = dets.bbox[4 * d + 2];
-    box[4 * p + 3] = dets.bbox[4 * d + 3];
+  return place;
+}
+
+/** values[i] put at place[i]. */
+function scatter(values: Int32Array, place: Int32Array): Int32Array {
+  const out = new Int32Array(values.length);
+  for (let i = 0; i < values.length; i++) out[place[i]] = values[i];
+  return out;
+}
+
+/** Box i (4 values) put at place[i]. */
+function scatterBoxes(boxes: Float64Array, place: Int32Array): Float64Array {
+  const out = new Float64Array(boxes.length);
+  for (let i = 0; i < place.length; i++) {
+    const p = place[i];
+    out[4 * p] = boxes[4 * i];
+    out[4 * p + 1] = boxes[4 * i + 1];
+    out[4 * p + 2] = boxes[4 * i + 2];
+    out[4 * p + 3] = boxes[4 * i + 3];
   }
-  return { starts, order, image, box };
+  return out;
 }
 
 /**
@@ -601,8 +618,29 @@ const HIGH_WORD = new Uint8Array(new Float64Array([-0]).buffer)[7] === 0x80 ? 1 
 /**
  * `items` (detection indices) stably sorted by score, highest first: an LSD radix sort, 16 bits a
  * pass, over the score's bits mapped to an unsigned key that orders as the scores do, reversed.
+ * Each loop is a function of its own, here and in the helpers above: a function that runs once
+ * has its loops optimised while they run, and a loop followed by code that has not run yet is
+ * deoptimised on leaving it, then optimised again for the next loop.
  */
 function sortByScoreDescending(items: Int32Array, score: Float64Array): Int32Array {
+  const { words, counts } = descendingScoreKeys(score);
+  let from: Int32Array = items;
+  let to: Int32Array = new Int32Array(items.length);
+  for (let pass = 0; pass < 4; pass++) {
+    const word = pass < 2 ? 1 - HIGH_WORD : HIGH_WORD;
+    const shift = pass % 2 === 0 ? 0 : 16;
+    if (radixPass(from, to, words, word, shift, counts.subarray(pass * 65536, (pass + 1) * 65536))) [from, to] = [to, from];
+  }
+  return from;
+}
+
+/**
+ * Each score's key as two 32-bit words (in a float64's word order), and the counts of each 16-bit
+ * digit of the keys, pass by pass (4 × 65536). Descending order of the scores is ascending order
+ * of the keys: a negative score's bits grow with its magnitude already (sign bit set); a positive
+ * score's bits are inverted below it.
+ */
+function descendingScoreKeys(score: Float64Array): { words: Uint32Array; counts: Int32Array } {
   const keys = new Float64Array(score.length);
   // +0: -0 and 0 are equal scores, as numpy compares them.
   for (let i = 0; i < score.length; i++) keys[i] = score[i] + 0;
@@ -611,8 +649,6 @@ function sortByScoreDescending(items: Int32Array, score: Float64Array): Int32Arr
   for (let i = 0; i < score.length; i++) {
     let hi = words[2 * i + HIGH_WORD];
     let lo = words[2 * i + 1 - HIGH_WORD];
-    // Descending order of the scores is ascending order of these keys: a negative score's bits
-    // grow with its magnitude already (sign bit set); a positive score's bits are inverted below it.
     if (!(hi & 0x80000000)) {
       hi = ~hi & 0x7fffffff;
       lo = ~lo >>> 0;
@@ -624,27 +660,25 @@ function sortByScoreDescending(items: Int32Array, score: Float64Array): Int32Arr
     counts[131072 + (hi & 0xffff)]++;
     counts[196608 + (hi >>> 16)]++;
   }
-  let from: Int32Array = items;
-  let to: Int32Array = new Int32Array(items.length);
-  for (let pass = 0; pass < 4; pass++) {
-    const base = pass * 65536;
-    const word = pass < 2 ? 1 - HIGH_WORD : HIGH_WORD;
-    const shift = pass % 2 === 0 ? 0 : 16;
-    // A pass where every key has the same digit would leave the order as it is.
-    let start = 0;
-    let uniform = false;
-    for (let b = 0; b < 65536 && !uniform; b++) {
-      const c = counts[base + b];
-      uniform = c === items.length;
-      counts[base + b] = start;
-      start += c;
-    }
-    if (uniform) continue;
-    for (let i = 0; i < items.length; i++) {
-      const item = from[i];
-      to[counts[base + ((words[2 * item + word] >>> shift) & 0xffff)]++] = item;
-    }
-    [from, to] = [to, from];
+  return { words, counts };
+}
+
+/**
+ * One pass of the radix sort: `from` into `to` by the 16-bit digit at `shift` of each item's key
+ * word `word`, given the digits' counts. A pass where every key has the same digit would leave the
+ * order as it is: nothing is written, false.
+ */
+function radixPass(from: Int32Array, to: Int32Array, words: Uint32Array, word: number, shift: number, counts: Int32Array): boolean {
+  let start = 0;
+  for (let b = 0; b < 65536; b++) {
+    const c = counts[b];
+    if (c === from.length) return false;
+    counts[b] = start;
+    start += c;
   }
-  return from;
+  for (let i = 0; i < from.length; i++) {
+    const item = from[i];
+    to[counts[(words[2 * item + word] >>> shift) & 0xffff]++] = item;
+  }
+  return true;
 }
