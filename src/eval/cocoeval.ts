@@ -12,7 +12,7 @@ import type { CocoAnnotations } from '../data/coco';
 import { Growable } from '../data/growable';
 import type { Detections } from './detections';
 import { boxIou } from './iou';
-import type { EvalParams } from './params';
+import type { AreaRange, EvalParams } from './params';
 
 /** pycocotools' eval['precision'] [T,R,K,A,M] and eval['recall'] [T,K,A,M], row-major; -1 = undefined. */
 export interface EvalArrays {
@@ -198,37 +198,50 @@ class CategoryMatcher {
     };
   }
 
-  /** evaluateImg for every (image, area range, IoU threshold) of category k, detection by detection. */
+  /**
+   * evaluateImg for every (image, area range, IoU threshold) of category k, detection by detection.
+   * Each loop is in a function that ends with it: V8 optimises a loop of the first categories while
+   * it runs and enters that code again for the next ones, where code after the loop that had not
+   * run yet when it was optimised would deoptimise every time.
+   */
   match(k: number): MatchedCategory {
-    const { iouThresholds, areaRanges, maxDets } = this.params;
-    const T = iouThresholds.length;
-    const A = areaRanges.length;
-    const maxDet = maxDets[maxDets.length - 1];
     const start = this.ranked.starts[k];
     const n = this.ranked.starts[k + 1] - start;
     const image = this.ranked.image.subarray(start, start + n);
     const box = this.ranked.box.subarray(4 * start, 4 * (start + n));
     const rank = this.rank.get(n);
     this.seen.fill(0);
-    for (let p = 0; p < n; p++) rank[p] = this.seen[image[p]]++;
-    const inside = this.inside.get(A * n);
-    for (let a = 0; a < A; a++) {
-      const { min, max } = areaRanges[a];
-      for (let p = 0; p < n; p++) {
-        const area = box[4 * p + 2] * box[4 * p + 3];
-        inside[a * n + p] = area < min || area > max ? 0 : 1;
-      }
-    }
-
+    ranksInImages(image, this.seen, rank);
+    const inside = this.inside.get(this.params.areaRanges.length * n);
+    insideAreaRanges(box, this.params.areaRanges, inside);
     const truth = this.truth;
     truth.load(this.gtGroups.order.subarray(this.gtGroups.starts[k], this.gtGroups.starts[k + 1]));
-    const { ann, from, to, slot, ignored, matched } = truth;
+    this.exceptions.length = 0;
+    const exceptionStart = this.exceptionStart.get(n + 1);
+    this.matchDetections(image, box, rank, inside, exceptionStart);
+    exceptionStart[n] = this.exceptions.length;
+    const matchedCategory = new MatchedCategory(
+      this.params, n, image, rank, inside, this.exceptions.view(), exceptionStart, truth.gtImages.view(), truth.gtNpig.view(),
+    );
+    truth.unload();
+    return matchedCategory;
+  }
+
+  /**
+   * Matches the detections (`image`, `box`, ...) with the loaded ground truth, appending the
+   * exceptions to this.exceptions and where each detection's start to exceptionStart.
+   */
+  private matchDetections(image: Int32Array, box: Float64Array, rank: Int32Array, inside: Uint8Array, exceptionStart: Int32Array): void {
+    const { iouThresholds, areaRanges, maxDets } = this.params;
+    const T = iouThresholds.length;
+    const A = areaRanges.length;
+    const maxDet = maxDets[maxDets.length - 1];
+    const n = image.length;
+    const { ann, from, to, slot, ignored, matched } = this.truth;
     const G = ann.length;
     const { bbox, iscrowd, ids } = this.gt.annotations;
     const thresholds = Array.from(iouThresholds, (t) => Math.min(t, 1 - 1e-10));
     const exceptions = this.exceptions;
-    exceptions.length = 0;
-    const exceptionStart = this.exceptionStart.get(n + 1);
     // IoUs of a detection with its image's ground truth (at most G).
     const ious = this.ious.get(G);
     for (let p = 0; p < n; p++) {
@@ -267,10 +280,23 @@ class CategoryMatcher {
         }
       }
     }
-    exceptionStart[n] = exceptions.length;
-    const matchedCategory = new MatchedCategory(this.params, n, image, rank, inside, exceptions.view(), exceptionStart, truth.gtImages.view(), truth.gtNpig.view());
-    truth.unload();
-    return matchedCategory;
+  }
+}
+
+/** Each detection's rank among its image's (in ranking order): maxDets cut on it. `seen` counts per image, from 0. */
+function ranksInImages(image: Int32Array, seen: Int32Array, rank: Int32Array): void {
+  for (let p = 0; p < image.length; p++) rank[p] = seen[image[p]]++;
+}
+
+/** Row a of `inside`: 1 where a box's area is inside area range a. */
+function insideAreaRanges(box: Float64Array, areaRanges: AreaRange[], inside: Uint8Array): void {
+  const n = box.length / 4;
+  for (let a = 0; a < areaRanges.length; a++) {
+    const { min, max } = areaRanges[a];
+    for (let p = 0; p < n; p++) {
+      const area = box[4 * p + 2] * box[4 * p + 3];
+      inside[a * n + p] = area < min || area > max ? 0 : 1;
+    }
   }
 }
 
@@ -466,7 +492,10 @@ class Accumulator {
   // Kept detections before each position that are false positives unless matched (inside the range).
   private readonly insideBefore = new Reused((n) => new Int32Array(n));
 
-  /** Fills precision[:, :, k] and recall[:, k] of `out` from the ranking of category k's detections. */
+  /**
+   * Fills precision[:, :, k] and recall[:, k] of `out` from the ranking of category k's detections.
+   * Its loops are functions of their own, as match()'s are (see there).
+   */
   category(k: number, ranking: Ranking, npig: Float64Array, out: EvalArrays): void {
     const { iouThresholds, recallThresholds, maxDets, areaRanges } = out.params;
     const T = iouThresholds.length;
@@ -484,63 +513,97 @@ class Accumulator {
     // keeps as many, its answers are the larger one's, copied rather than computed again.
     let keptBefore = -1;
     for (let m = M - 1; m >= 0; m--) {
-      const maxDet = maxDets[m];
-      let kept = 0;
-      for (let j = 0; j < n; j++) {
-        // (rank - maxDet) is negative, its sign bit set, exactly when the rank is below maxDet; a
-        // branch here would be mispredicted at random.
-        counted[j] = (rank[j] - maxDet) >>> 31;
-        kept += counted[j];
-      }
+      const kept = countKept(rank, maxDets[m], counted);
       const copy = kept === keptBefore;
       keptBefore = kept;
       for (let a = 0; a < A; a++) {
         if (npig[a] === 0) continue;
-        if (copy) {
-          for (let t = 0; t < T; t++) {
-            out.recall[((t * K + k) * A + a) * M + m] = out.recall[((t * K + k) * A + a) * M + m + 1];
-            for (let r = 0; r < R; r++) {
-              const at = ((t * R + r) * A + a) * M + m;
-              q[at] = q[at + 1];
-            }
-          }
-          continue;
-        }
-        for (let j = 0, count = 0; j < n; j++) {
-          insideBefore[j] = count;
-          count += inside[a * n + j] & counted[j];
-        }
+        const insideA = inside.subarray(a * n, (a + 1) * n);
+        if (!copy) countInsideBefore(insideA, counted, insideBefore);
         for (let t = 0; t < T; t++) {
-          const row = a * T + t;
-          let tp = 0;
-          // Kept exceptions so far that are inside: false positives had they not matched.
-          let matchedInside = 0;
-          for (let e = exceptions.starts[row]; e < exceptions.starts[row + 1]; e++) {
-            const j = exceptions.values[e] >> 1;
-            if (!counted[j]) continue;
-            if (exceptions.values[e] & 1) {
-              tp++;
-              const fp = insideBefore[j] - matchedInside;
-              rc[tp - 1] = tp / npig[a];
-              pr[tp - 1] = tp / (fp + tp + Number.EPSILON);
-            }
-            matchedInside += inside[a * n + j];
+          const recallAt = ((t * K + k) * A + a) * M + m;
+          // q[t, :, a, m]: R values, A * M apart.
+          const qAt = (t * R * A + a) * M + m;
+          if (copy) {
+            out.recall[recallAt] = out.recall[recallAt + 1];
+            copyStrided(q, qAt + 1, qAt, A * M, R);
+            continue;
           }
-          out.recall[((t * K + k) * A + a) * M + m] = kept ? tp / npig[a] : 0;
-          // Precision envelope, right to left.
-          for (let i = tp - 1; i > 0; i--) if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
-          // searchsorted(rc, recallThresholds, side='left'); past the end stays 0.
-          let i = 0;
-          for (let r = 0; r < R; r++) {
-            while (i < tp && rc[i] < recallThresholds[r]) i++;
-            q[((t * R + r) * A + a) * M + m] = i < tp ? pr[i] : 0;
-          }
+          const tp = precisionAtTruePositives(exceptions, a * T + t, insideA, counted, insideBefore, npig[a], rc, pr);
+          out.recall[recallAt] = kept ? tp / npig[a] : 0;
+          precisionAtRecalls(rc, pr, tp, recallThresholds, q, qAt, A * M);
         }
       }
     }
-    for (let tr = 0; tr < T * R; tr++) {
-      for (let am = 0; am < A * M; am++) out.precision[(tr * K + k) * A * M + am] = q[tr * A * M + am];
+    copyIntoPlace(q, out.precision, k, K, A * M);
+  }
+}
+
+/** 1 in counted[j] where rank[j] is below maxDet; how many. */
+function countKept(rank: Int32Array, maxDet: number, counted: Uint8Array): number {
+  let kept = 0;
+  for (let j = 0; j < rank.length; j++) {
+    // (rank - maxDet) is negative, its sign bit set, exactly when the rank is below maxDet; a
+    // branch here would be mispredicted at random.
+    counted[j] = (rank[j] - maxDet) >>> 31;
+    kept += counted[j];
+  }
+  return kept;
+}
+
+/** insideBefore[j]: the detections before j that are kept and inside the area range (`inside`, its row). */
+function countInsideBefore(inside: Uint8Array, counted: Uint8Array, insideBefore: Int32Array): void {
+  for (let j = 0, count = 0; j < inside.length; j++) {
+    insideBefore[j] = count;
+    count += inside[j] & counted[j];
+  }
+}
+
+/**
+ * Recall and precision (into rc, pr) at each kept true positive of exception row `row`, whose area
+ * range's row of Ranking.inside is `inside`; how many there are.
+ */
+function precisionAtTruePositives(
+  exceptions: Ranking['exceptions'], row: number, inside: Uint8Array, counted: Uint8Array, insideBefore: Int32Array, npig: number, rc: Float64Array, pr: Float64Array,
+): number {
+  let tp = 0;
+  // Kept exceptions so far that are inside: false positives had they not matched.
+  let matchedInside = 0;
+  for (let e = exceptions.starts[row]; e < exceptions.starts[row + 1]; e++) {
+    const j = exceptions.values[e] >> 1;
+    if (!counted[j]) continue;
+    if (exceptions.values[e] & 1) {
+      tp++;
+      const fp = insideBefore[j] - matchedInside;
+      rc[tp - 1] = tp / npig;
+      pr[tp - 1] = tp / (fp + tp + Number.EPSILON);
     }
+    matchedInside += inside[j];
+  }
+  return tp;
+}
+
+/** The precision envelope at each recall threshold, into q[at + r * stride]; past the last true positive, 0. */
+function precisionAtRecalls(rc: Float64Array, pr: Float64Array, tp: number, recallThresholds: Float64Array, q: Float64Array, at: number, stride: number): void {
+  // Precision envelope, right to left.
+  for (let i = tp - 1; i > 0; i--) if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
+  // searchsorted(rc, recallThresholds, side='left').
+  let i = 0;
+  for (let r = 0; r < recallThresholds.length; r++) {
+    while (i < tp && rc[i] < recallThresholds[r]) i++;
+    q[at + r * stride] = i < tp ? pr[i] : 0;
+  }
+}
+
+/** `count` values, `stride` apart, copied from index `from` on to index `to` on. */
+function copyStrided(values: Float64Array, from: number, to: number, stride: number, count: number): void {
+  for (let i = 0; i < count; i++) values[to + i * stride] = values[from + i * stride];
+}
+
+/** q, precision[:, :, k] laid out [T, R, A, M] (blocks of A * M), into precision ([T, R, K, A, M]). */
+function copyIntoPlace(q: Float64Array, precision: Float64Array, k: number, K: number, block: number): void {
+  for (let tr = 0; tr < q.length / block; tr++) {
+    for (let i = 0; i < block; i++) precision[(tr * K + k) * block + i] = q[tr * block + i];
   }
 }
 
