@@ -140,6 +140,8 @@ export abstract class JsonScanner implements JsonChunkParser {
 
   /** Skips white space; the byte after it (which must exist: the step needs it). */
   protected peek(): number {
+    // Most tokens follow the last directly: then no call.
+    if (this.pos < this.size && this.buf[this.pos] > Ch.Space) return this.buf[this.pos];
     this.pos = skipSpace(this.buf, this.pos, this.size);
     if (this.pos >= this.size) throw NEED_MORE;
     return this.buf[this.pos];
@@ -363,7 +365,7 @@ function isDigit(c: number): boolean {
 
 /** The index of the first byte from `i` on that is not white space (`size` where there is none). */
 export function skipSpace(b: Buffer, i: number, size: number): number {
-  // Most tokens follow the last directly: one comparison then.
+  // Bytes above ' ' are no white space: one comparison for most.
   while (i < size && b[i] <= Ch.Space && isSpace(b[i])) i++;
   return i;
 }
