@@ -94,10 +94,10 @@ class ResultsScanner extends JsonScanner {
   }
 
   /**
-   * The element at pos where it has the usual shape, read with a cursor of its own (several times
-   * faster than the general reads of JsonScanner): the four fields, no other, with plain numbers
-   * (see plainNumber), complete in the bytes held. False, with pos unmoved, at anything else, which
-   * anyElement then reads (or reports) in full.
+   * The element at pos where it has the usual shape, read with a cursor of its own in a local
+   * (JsonScanner's general reads move pos token by token, and are too many to be inlined): the four
+   * fields, no other, with plain numbers (see plainNumber), complete in the bytes held. False, with
+   * pos unmoved, at anything else, which anyElement then reads (or reports) in full.
    */
   private plainElement(): boolean {
     const b = this.buf;
