@@ -58,7 +58,7 @@ export const enum Ch {
   RightBracket = 93, LowerE = 101, LowerF = 102, LowerN = 110, LowerT = 116, LeftBrace = 123, RightBrace = 125,
 }
 
-/** Exactly representable powers of ten, for the exact fast path of number parsing. */
+/** Exactly representable powers of ten, for plainNumber. */
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
 const LITERALS: [Buffer, boolean | null][] = [[Buffer.from('true'), true], [Buffer.from('false'), false], [Buffer.from('null'), null]];
 const NAN: [Buffer, number] = [Buffer.from('NaN'), NaN];
@@ -140,7 +140,9 @@ export abstract class JsonScanner implements JsonChunkParser {
 
   /** Skips white space; the byte after it (which must exist: the step needs it). */
   protected peek(): number {
-    while (this.pos < this.size && isSpace(this.buf[this.pos])) this.pos++;
+    // Most tokens follow the last directly: then no call.
+    if (this.pos < this.size && this.buf[this.pos] > Ch.Space) return this.buf[this.pos];
+    this.pos = skipSpace(this.buf, this.pos, this.size);
     if (this.pos >= this.size) throw NEED_MORE;
     return this.buf[this.pos];
   }
@@ -230,12 +232,19 @@ export abstract class JsonScanner implements JsonChunkParser {
    * Reads the number at pos (after white space) into into[at]; false, with pos unmoved, where there
    * is none. (Stored, not returned: a double returned from a call is boxed on the heap, and a large
    * file has millions of numbers.) NaN and ±Infinity are accepted too, as Python writes them, so
-   * that readers can report them as non-finite. Short decimals take Clinger's exact fast path (an
-   * integer below 2^53 divided by an exact power of ten is correctly rounded); the rest go through
-   * Number().
+   * that readers can report them as non-finite. Short decimals take plainNumber's exact arithmetic;
+   * the rest go through Number().
    */
   protected number(into: Float64Array, at: number): boolean {
     this.peek();
+    const end = plainNumber(this.buf, this.pos, this.size, into, at);
+    if (end < 0) return this.otherNumber(into, at);
+    this.pos = end;
+    return true;
+  }
+
+  /** number() for what plainNumber leaves: NaN, Infinity, exponents, long or malformed numbers, a number at the end of the bytes held. */
+  private otherNumber(into: Float64Array, at: number): boolean {
     const b = this.buf;
     const size = this.size;
     const start = this.pos;
@@ -250,47 +259,31 @@ export abstract class JsonScanner implements JsonChunkParser {
       into[at] = negative ? -value : value;
       return true;
     }
-    let mantissa = 0;
-    let digits = 0;
-    let fraction = 0;
-    let exponent = false;
-    // JSON's grammar: no leading zero, and digits after a point and after an exponent's sign.
-    let malformed = false;
-    while (i < size && b[i] >= Ch.Zero && b[i] <= Ch.Nine) {
-      mantissa = mantissa * 10 + (b[i++] - Ch.Zero);
-      digits++;
-    }
-    if (digits === 0) {
+    const integerStart = i;
+    while (i < size && isDigit(b[i])) i++;
+    if (i === integerStart) {
       if (i >= size && !this.eof) throw NEED_MORE;
       return false;
     }
-    malformed = digits > 1 && b[start + (negative ? 1 : 0)] === Ch.Zero;
+    // JSON's grammar: no leading zero, and digits after a point and after an exponent's sign.
+    let malformed = i - integerStart > 1 && b[integerStart] === Ch.Zero;
     if (i < size && b[i] === Ch.Dot) {
-      i++;
-      while (i < size && b[i] >= Ch.Zero && b[i] <= Ch.Nine) {
-        mantissa = mantissa * 10 + (b[i++] - Ch.Zero);
-        digits++;
-        fraction++;
-      }
-      malformed ||= fraction === 0;
+      const fractionStart = ++i;
+      while (i < size && isDigit(b[i])) i++;
+      malformed ||= i === fractionStart;
     }
     if (i < size && (b[i] === Ch.LowerE || b[i] === Ch.UpperE)) {
-      exponent = true;
       i++;
       if (i < size && (b[i] === Ch.Plus || b[i] === Ch.Minus)) i++;
       const exponentStart = i;
-      while (i < size && b[i] >= Ch.Zero && b[i] <= Ch.Nine) i++;
+      while (i < size && isDigit(b[i])) i++;
       malformed ||= i === exponentStart;
     }
     if (i >= size && !this.eof) throw NEED_MORE;
     if (malformed) throw this.syntax('malformed number', start);
     this.pos = i;
-    if (!exponent && digits <= 15) {
-      const value = fraction ? mantissa / POW10[fraction] : mantissa;
-      into[at] = negative ? -value : value;
-    } else {
-      into[at] = Number(b.toString('latin1', start, i));
-    }
+    // Correctly rounded, as plainNumber's arithmetic is: the same value where both apply.
+    into[at] = Number(b.toString('latin1', start, i));
     return true;
   }
 
@@ -363,4 +356,45 @@ export abstract class JsonScanner implements JsonChunkParser {
 
 function isSpace(c: number): boolean {
   return c === Ch.Space || c === Ch.Newline || c === Ch.Return || c === Ch.Tab;
+}
+
+/** One unsigned comparison: bytes below '0' wrap around to large numbers. */
+function isDigit(c: number): boolean {
+  return (c - Ch.Zero) >>> 0 < 10;
+}
+
+/** The index of the first byte from `i` on that is not white space (`size` where there is none). */
+export function skipSpace(b: Buffer, i: number, size: number): number {
+  // Bytes above ' ' are no white space: one comparison for most.
+  while (i < size && b[i] <= Ch.Space && isSpace(b[i])) i++;
+  return i;
+}
+
+/**
+ * Reads a plain decimal at b[i], [-]digits[.digits] with at most 15 digits and no exponent, into
+ * into[at], and answers the index just past it; -1, having read nothing, where anything else is
+ * there, or where the bytes held end before the number does (JsonScanner.number then reads it).
+ * Clinger's exact fast path: an integer below 2^53 divided by an exact power of ten is correctly
+ * rounded. Small and without calls, so that the optimiser inlines it into a reader's loop.
+ */
+export function plainNumber(b: Buffer, i: number, size: number, into: Float64Array, at: number): number {
+  const negative = i < size && b[i] === Ch.Minus;
+  const integerStart = negative ? i + 1 : i;
+  let end = integerStart;
+  let mantissa = 0;
+  while (end < size && isDigit(b[end])) mantissa = mantissa * 10 + (b[end++] - Ch.Zero);
+  const integerDigits = end - integerStart;
+  // No digit, or a leading zero.
+  if (integerDigits === 0 || (integerDigits > 1 && b[integerStart] === Ch.Zero)) return -1;
+  let fraction = 0;
+  if (end < size && b[end] === Ch.Dot) {
+    const fractionStart = ++end;
+    while (end < size && isDigit(b[end])) mantissa = mantissa * 10 + (b[end++] - Ch.Zero);
+    fraction = end - fractionStart;
+    if (fraction === 0) return -1;
+  }
+  if (end >= size || b[end] === Ch.LowerE || b[end] === Ch.UpperE || integerDigits + fraction > 15) return -1;
+  const value = fraction ? mantissa / POW10[fraction] : mantissa;
+  into[at] = negative ? -value : value;
+  return end;
 }

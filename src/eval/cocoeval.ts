@@ -12,7 +12,7 @@ import type { CocoAnnotations } from '../data/coco';
 import { Growable } from '../data/growable';
 import type { Detections } from './detections';
 import { boxIou } from './iou';
-import type { EvalParams } from './params';
+import type { AreaRange, EvalParams } from './params';
 
 /** pycocotools' eval['precision'] [T,R,K,A,M] and eval['recall'] [T,K,A,M], row-major; -1 = undefined. */
 export interface EvalArrays {
@@ -198,44 +198,58 @@ class CategoryMatcher {
     };
   }
 
-  /** evaluateImg for every (image, area range, IoU threshold) of category k, detection by detection. */
+  /**
+   * evaluateImg for every (image, area range, IoU threshold) of category k, detection by detection.
+   * Each loop is in a function that ends with it: V8 optimises a loop of the first categories while
+   * it runs and enters that code again for the next ones, where code after the loop that had not
+   * run yet when it was optimised would deoptimise every time.
+   */
   match(k: number): MatchedCategory {
-    const { iouThresholds, areaRanges, maxDets } = this.params;
-    const T = iouThresholds.length;
-    const A = areaRanges.length;
-    const maxDet = maxDets[maxDets.length - 1];
     const start = this.ranked.starts[k];
     const n = this.ranked.starts[k + 1] - start;
     const image = this.ranked.image.subarray(start, start + n);
     const box = this.ranked.box.subarray(4 * start, 4 * (start + n));
     const rank = this.rank.get(n);
     this.seen.fill(0);
-    for (let p = 0; p < n; p++) rank[p] = this.seen[image[p]]++;
-    const inside = this.inside.get(A * n);
-    for (let a = 0; a < A; a++) {
-      const { min, max } = areaRanges[a];
-      for (let p = 0; p < n; p++) {
-        const area = box[4 * p + 2] * box[4 * p + 3];
-        inside[a * n + p] = area < min || area > max ? 0 : 1;
-      }
-    }
-
+    ranksInImages(image, this.seen, rank);
+    const inside = this.inside.get(this.params.areaRanges.length * n);
+    insideAreaRanges(box, this.params.areaRanges, inside);
     const truth = this.truth;
     truth.load(this.gtGroups.order.subarray(this.gtGroups.starts[k], this.gtGroups.starts[k + 1]));
-    const { ann, from, to, slot, ignored, matched } = truth;
+    this.exceptions.length = 0;
+    const exceptionStart = this.exceptionStart.get(n + 1);
+    this.matchDetections(image, box, rank, inside, exceptionStart);
+    exceptionStart[n] = this.exceptions.length;
+    const matchedCategory = new MatchedCategory(
+      this.params, n, image, rank, inside, this.exceptions.view(), exceptionStart, truth.gtImages.view(), truth.gtNpig.view(),
+    );
+    truth.unload();
+    return matchedCategory;
+  }
+
+  /**
+   * Matches the detections (`image`, `box`, ...) with the loaded ground truth, appending the
+   * exceptions to this.exceptions and where each detection's start to exceptionStart.
+   */
+  private matchDetections(image: Int32Array, box: Float64Array, rank: Int32Array, inside: Uint8Array, exceptionStart: Int32Array): void {
+    const { iouThresholds, areaRanges, maxDets } = this.params;
+    const T = iouThresholds.length;
+    const A = areaRanges.length;
+    const maxDet = maxDets[maxDets.length - 1];
+    const n = image.length;
+    const { ann, from, to, slot, ignored, matched } = this.truth;
     const G = ann.length;
     const { bbox, iscrowd, ids } = this.gt.annotations;
     const thresholds = Array.from(iouThresholds, (t) => Math.min(t, 1 - 1e-10));
     const exceptions = this.exceptions;
-    exceptions.length = 0;
-    const exceptionStart = this.exceptionStart.get(n + 1);
+    // IoUs of a detection with its image's ground truth (at most G).
+    const ious = this.ious.get(G);
     for (let p = 0; p < n; p++) {
       exceptionStart[p] = exceptions.length;
       const g0 = from[image[p]];
       const g1 = to[image[p]];
       // No ground truth of this category in the image (the common case): nothing to match.
       if (g0 === g1 || rank[p] >= maxDet) continue;
-      const ious = this.ious.get(g1 - g0);
       let maxIou = 0;
       for (let i = g0; i < g1; i++) {
         ious[i - g0] = boxIou(box, 4 * p, bbox, 4 * ann[i], iscrowd[ann[i]] !== 0);
@@ -266,10 +280,23 @@ class CategoryMatcher {
         }
       }
     }
-    exceptionStart[n] = exceptions.length;
-    const matchedCategory = new MatchedCategory(this.params, n, image, rank, inside, exceptions.view(), exceptionStart, truth.gtImages.view(), truth.gtNpig.view());
-    truth.unload();
-    return matchedCategory;
+  }
+}
+
+/** Each detection's rank among its image's (in ranking order): maxDets cut on it. `seen` counts per image, from 0. */
+function ranksInImages(image: Int32Array, seen: Int32Array, rank: Int32Array): void {
+  for (let p = 0; p < image.length; p++) rank[p] = seen[image[p]]++;
+}
+
+/** Row a of `inside`: 1 where a box's area is inside area range a. */
+function insideAreaRanges(box: Float64Array, areaRanges: AreaRange[], inside: Uint8Array): void {
+  const n = box.length / 4;
+  for (let a = 0; a < areaRanges.length; a++) {
+    const { min, max } = areaRanges[a];
+    for (let p = 0; p < n; p++) {
+      const area = box[4 * p + 2] * box[4 * p + 3];
+      inside[a * n + p] = area < min || area > max ? 0 : 1;
+    }
   }
 }
 
@@ -291,21 +318,37 @@ function rankDetections(dets: Detections, imageRank: Ranks, categoryRank: Ranks)
   const dtImage = gather(imageRank.of, dets.imageIndex);
   const byScore = sortByScoreDescending(countingSort(identity(dets.count), dtImage, imageRank.count).order, dets.score);
   const { order, starts } = countingSort(byScore, gather(categoryRank.of, dets.categoryIndex), categoryRank.count);
-  // Images and boxes copied in one pass in input order: reading the detections in ranking order
-  // instead would wait on memory for almost every one.
+  // Images and boxes copied in input order: reading the detections in ranking order instead would
+  // wait on memory for almost every one.
+  const place = inverse(order);
+  return { starts, order, image: scatter(dtImage, place), box: scatterBoxes(dets.bbox, place) };
+}
+
+/** The permutation that undoes `order`: where each item of it is. */
+function inverse(order: Int32Array): Int32Array {
   const place = new Int32Array(order.length);
   for (let p = 0; p < order.length; p++) place[order[p]] = p;
-  const image = new Int32Array(order.length);
-  const box = new Float64Array(4 * order.length);
-  for (let d = 0; d < order.length; d++) {
-    const p = place[d];
-    image[p] = dtImage[d];
-    box[4 * p] = dets.bbox[4 * d];
-    box[4 * p + 1] = dets.bbox[4 * d + 1];
-    box[4 * p + 2] = dets.bbox[4 * d + 2];
-    box[4 * p + 3] = dets.bbox[4 * d + 3];
+  return place;
+}
+
+/** values[i] put at place[i]. */
+function scatter(values: Int32Array, place: Int32Array): Int32Array {
+  const out = new Int32Array(values.length);
+  for (let i = 0; i < values.length; i++) out[place[i]] = values[i];
+  return out;
+}
+
+/** Box i (4 values) put at place[i]. */
+function scatterBoxes(boxes: Float64Array, place: Int32Array): Float64Array {
+  const out = new Float64Array(boxes.length);
+  for (let i = 0; i < place.length; i++) {
+    const p = place[i];
+    out[4 * p] = boxes[4 * i];
+    out[4 * p + 1] = boxes[4 * i + 1];
+    out[4 * p + 2] = boxes[4 * i + 2];
+    out[4 * p + 3] = boxes[4 * i + 3];
   }
-  return { starts, order, image, box };
+  return out;
 }
 
 /**
@@ -449,7 +492,10 @@ class Accumulator {
   // Kept detections before each position that are false positives unless matched (inside the range).
   private readonly insideBefore = new Reused((n) => new Int32Array(n));
 
-  /** Fills precision[:, :, k] and recall[:, k] of `out` from the ranking of category k's detections. */
+  /**
+   * Fills precision[:, :, k] and recall[:, k] of `out` from the ranking of category k's detections.
+   * Its loops are functions of their own, as match()'s are (see there).
+   */
   category(k: number, ranking: Ranking, npig: Float64Array, out: EvalArrays): void {
     const { iouThresholds, recallThresholds, maxDets, areaRanges } = out.params;
     const T = iouThresholds.length;
@@ -467,63 +513,97 @@ class Accumulator {
     // keeps as many, its answers are the larger one's, copied rather than computed again.
     let keptBefore = -1;
     for (let m = M - 1; m >= 0; m--) {
-      const maxDet = maxDets[m];
-      let kept = 0;
-      for (let j = 0; j < n; j++) {
-        // (rank - maxDet) is negative, its sign bit set, exactly when the rank is below maxDet; a
-        // branch here would be mispredicted at random.
-        counted[j] = (rank[j] - maxDet) >>> 31;
-        kept += counted[j];
-      }
+      const kept = countKept(rank, maxDets[m], counted);
       const copy = kept === keptBefore;
       keptBefore = kept;
       for (let a = 0; a < A; a++) {
         if (npig[a] === 0) continue;
-        if (copy) {
-          for (let t = 0; t < T; t++) {
-            out.recall[((t * K + k) * A + a) * M + m] = out.recall[((t * K + k) * A + a) * M + m + 1];
-            for (let r = 0; r < R; r++) {
-              const at = ((t * R + r) * A + a) * M + m;
-              q[at] = q[at + 1];
-            }
-          }
-          continue;
-        }
-        for (let j = 0, count = 0; j < n; j++) {
-          insideBefore[j] = count;
-          count += inside[a * n + j] & counted[j];
-        }
+        const insideA = inside.subarray(a * n, (a + 1) * n);
+        if (!copy) countInsideBefore(insideA, counted, insideBefore);
         for (let t = 0; t < T; t++) {
-          const row = a * T + t;
-          let tp = 0;
-          // Kept exceptions so far that are inside: false positives had they not matched.
-          let matchedInside = 0;
-          for (let e = exceptions.starts[row]; e < exceptions.starts[row + 1]; e++) {
-            const j = exceptions.values[e] >> 1;
-            if (!counted[j]) continue;
-            if (exceptions.values[e] & 1) {
-              tp++;
-              const fp = insideBefore[j] - matchedInside;
-              rc[tp - 1] = tp / npig[a];
-              pr[tp - 1] = tp / (fp + tp + Number.EPSILON);
-            }
-            matchedInside += inside[a * n + j];
+          const recallAt = ((t * K + k) * A + a) * M + m;
+          // q[t, :, a, m]: R values, A * M apart.
+          const qAt = (t * R * A + a) * M + m;
+          if (copy) {
+            out.recall[recallAt] = out.recall[recallAt + 1];
+            copyStrided(q, qAt + 1, qAt, A * M, R);
+            continue;
           }
-          out.recall[((t * K + k) * A + a) * M + m] = kept ? tp / npig[a] : 0;
-          // Precision envelope, right to left.
-          for (let i = tp - 1; i > 0; i--) if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
-          // searchsorted(rc, recallThresholds, side='left'); past the end stays 0.
-          let i = 0;
-          for (let r = 0; r < R; r++) {
-            while (i < tp && rc[i] < recallThresholds[r]) i++;
-            q[((t * R + r) * A + a) * M + m] = i < tp ? pr[i] : 0;
-          }
+          const tp = precisionAtTruePositives(exceptions, a * T + t, insideA, counted, insideBefore, npig[a], rc, pr);
+          out.recall[recallAt] = kept ? tp / npig[a] : 0;
+          precisionAtRecalls(rc, pr, tp, recallThresholds, q, qAt, A * M);
         }
       }
     }
-    for (let tr = 0; tr < T * R; tr++) {
-      for (let am = 0; am < A * M; am++) out.precision[(tr * K + k) * A * M + am] = q[tr * A * M + am];
+    copyIntoPlace(q, out.precision, k, K, A * M);
+  }
+}
+
+/** 1 in counted[j] where rank[j] is below maxDet; how many. */
+function countKept(rank: Int32Array, maxDet: number, counted: Uint8Array): number {
+  let kept = 0;
+  for (let j = 0; j < rank.length; j++) {
+    // (rank - maxDet) is negative, its sign bit set, exactly when the rank is below maxDet; a
+    // branch here would be mispredicted at random.
+    counted[j] = (rank[j] - maxDet) >>> 31;
+    kept += counted[j];
+  }
+  return kept;
+}
+
+/** insideBefore[j]: the detections before j that are kept and inside the area range (`inside`, its row). */
+function countInsideBefore(inside: Uint8Array, counted: Uint8Array, insideBefore: Int32Array): void {
+  for (let j = 0, count = 0; j < inside.length; j++) {
+    insideBefore[j] = count;
+    count += inside[j] & counted[j];
+  }
+}
+
+/**
+ * Recall and precision (into rc, pr) at each kept true positive of exception row `row`, whose area
+ * range's row of Ranking.inside is `inside`; how many there are.
+ */
+function precisionAtTruePositives(
+  exceptions: Ranking['exceptions'], row: number, inside: Uint8Array, counted: Uint8Array, insideBefore: Int32Array, npig: number, rc: Float64Array, pr: Float64Array,
+): number {
+  let tp = 0;
+  // Kept exceptions so far that are inside: false positives had they not matched.
+  let matchedInside = 0;
+  for (let e = exceptions.starts[row]; e < exceptions.starts[row + 1]; e++) {
+    const j = exceptions.values[e] >> 1;
+    if (!counted[j]) continue;
+    if (exceptions.values[e] & 1) {
+      tp++;
+      const fp = insideBefore[j] - matchedInside;
+      rc[tp - 1] = tp / npig;
+      pr[tp - 1] = tp / (fp + tp + Number.EPSILON);
     }
+    matchedInside += inside[j];
+  }
+  return tp;
+}
+
+/** The precision envelope at each recall threshold, into q[at + r * stride]; past the last true positive, 0. */
+function precisionAtRecalls(rc: Float64Array, pr: Float64Array, tp: number, recallThresholds: Float64Array, q: Float64Array, at: number, stride: number): void {
+  // Precision envelope, right to left.
+  for (let i = tp - 1; i > 0; i--) if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
+  // searchsorted(rc, recallThresholds, side='left').
+  let i = 0;
+  for (let r = 0; r < recallThresholds.length; r++) {
+    while (i < tp && rc[i] < recallThresholds[r]) i++;
+    q[at + r * stride] = i < tp ? pr[i] : 0;
+  }
+}
+
+/** `count` values, `stride` apart, copied from index `from` on to index `to` on. */
+function copyStrided(values: Float64Array, from: number, to: number, stride: number, count: number): void {
+  for (let i = 0; i < count; i++) values[to + i * stride] = values[from + i * stride];
+}
+
+/** q, precision[:, :, k] laid out [T, R, A, M] (blocks of A * M), into precision ([T, R, K, A, M]). */
+function copyIntoPlace(q: Float64Array, precision: Float64Array, k: number, K: number, block: number): void {
+  for (let tr = 0; tr < q.length / block; tr++) {
+    for (let i = 0; i < block; i++) precision[(tr * K + k) * block + i] = q[tr * block + i];
   }
 }
 
@@ -601,8 +681,29 @@ const HIGH_WORD = new Uint8Array(new Float64Array([-0]).buffer)[7] === 0x80 ? 1 
 /**
  * `items` (detection indices) stably sorted by score, highest first: an LSD radix sort, 16 bits a
  * pass, over the score's bits mapped to an unsigned key that orders as the scores do, reversed.
+ * Each loop is a function of its own, here and in the helpers above: a function that runs once
+ * has its loops optimised while they run, and a loop followed by code that has not run yet is
+ * deoptimised on leaving it, then optimised again for the next loop.
  */
 function sortByScoreDescending(items: Int32Array, score: Float64Array): Int32Array {
+  const { words, counts } = descendingScoreKeys(score);
+  let from: Int32Array = items;
+  let to: Int32Array = new Int32Array(items.length);
+  for (let pass = 0; pass < 4; pass++) {
+    const word = pass < 2 ? 1 - HIGH_WORD : HIGH_WORD;
+    const shift = pass % 2 === 0 ? 0 : 16;
+    if (radixPass(from, to, words, word, shift, counts.subarray(pass * 65536, (pass + 1) * 65536))) [from, to] = [to, from];
+  }
+  return from;
+}
+
+/**
+ * Each score's key as two 32-bit words (in a float64's word order), and the counts of each 16-bit
+ * digit of the keys, pass by pass (4 × 65536). Descending order of the scores is ascending order
+ * of the keys: a negative score's bits grow with its magnitude already (sign bit set); a positive
+ * score's bits are inverted below it.
+ */
+function descendingScoreKeys(score: Float64Array): { words: Uint32Array; counts: Int32Array } {
   const keys = new Float64Array(score.length);
   // +0: -0 and 0 are equal scores, as numpy compares them.
   for (let i = 0; i < score.length; i++) keys[i] = score[i] + 0;
@@ -611,8 +712,6 @@ function sortByScoreDescending(items: Int32Array, score: Float64Array): Int32Arr
   for (let i = 0; i < score.length; i++) {
     let hi = words[2 * i + HIGH_WORD];
     let lo = words[2 * i + 1 - HIGH_WORD];
-    // Descending order of the scores is ascending order of these keys: a negative score's bits
-    // grow with its magnitude already (sign bit set); a positive score's bits are inverted below it.
     if (!(hi & 0x80000000)) {
       hi = ~hi & 0x7fffffff;
       lo = ~lo >>> 0;
@@ -624,27 +723,25 @@ function sortByScoreDescending(items: Int32Array, score: Float64Array): Int32Arr
     counts[131072 + (hi & 0xffff)]++;
     counts[196608 + (hi >>> 16)]++;
   }
-  let from: Int32Array = items;
-  let to: Int32Array = new Int32Array(items.length);
-  for (let pass = 0; pass < 4; pass++) {
-    const base = pass * 65536;
-    const word = pass < 2 ? 1 - HIGH_WORD : HIGH_WORD;
-    const shift = pass % 2 === 0 ? 0 : 16;
-    // A pass where every key has the same digit would leave the order as it is.
-    let start = 0;
-    let uniform = false;
-    for (let b = 0; b < 65536 && !uniform; b++) {
-      const c = counts[base + b];
-      uniform = c === items.length;
-      counts[base + b] = start;
-      start += c;
-    }
-    if (uniform) continue;
-    for (let i = 0; i < items.length; i++) {
-      const item = from[i];
-      to[counts[base + ((words[2 * item + word] >>> shift) & 0xffff)]++] = item;
-    }
-    [from, to] = [to, from];
+  return { words, counts };
+}
+
+/**
+ * One pass of the radix sort: `from` into `to` by the 16-bit digit at `shift` of each item's key
+ * word `word`, given the digits' counts. A pass where every key has the same digit would leave the
+ * order as it is: nothing is written, false.
+ */
+function radixPass(from: Int32Array, to: Int32Array, words: Uint32Array, word: number, shift: number, counts: Int32Array): boolean {
+  let start = 0;
+  for (let b = 0; b < 65536; b++) {
+    const c = counts[b];
+    if (c === from.length) return false;
+    counts[b] = start;
+    start += c;
   }
-  return from;
+  for (let i = 0; i < from.length; i++) {
+    const item = from[i];
+    to[counts[(words[2 * item + word] >>> shift) & 0xffff]++] = item;
+  }
+  return true;
 }

@@ -21,22 +21,30 @@ export interface CocoResult {
   score: number;
 }
 
-/** Appends detections, checking each against the ground truth; `source` names the input in errors. */
+/**
+ * Appends detections, checking each against the ground truth; `source` names the input in errors.
+ * Room for `capacity` detections is made at once, then doubled as needed.
+ */
 export class DetectionsBuilder {
   private count = 0;
-  private imageIndex = new Int32Array(1024);
-  private categoryIndex = new Int32Array(1024);
-  private bbox = new Float64Array(4096);
-  private score = new Float64Array(1024);
+  private imageIndex: Int32Array;
+  private categoryIndex: Int32Array;
+  private bbox: Float64Array;
+  private score: Float64Array;
   private readonly images: IdIndex;
   private readonly categories: IdIndex;
 
   constructor(
     private readonly gt: CocoAnnotations,
     private readonly source: string,
+    capacity = 1024,
   ) {
     this.images = new IdIndex(gt.images.ids);
     this.categories = new IdIndex(gt.categories.ids);
+    this.imageIndex = new Int32Array(capacity);
+    this.categoryIndex = new Int32Array(capacity);
+    this.bbox = new Float64Array(4 * capacity);
+    this.score = new Float64Array(capacity);
   }
 
   /**
@@ -99,7 +107,7 @@ export class DetectionsBuilder {
 
   private grow(): void {
     const grown = <T extends Int32Array | Float64Array>(a: T, make: new (n: number) => T): T => {
-      const b = new make(a.length * 2);
+      const b = new make(Math.max(1024, a.length * 2));
       b.set(a);
       return b;
     };

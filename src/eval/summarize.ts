@@ -67,26 +67,36 @@ function meanOf(e: EvalArrays, line: SummaryLine, categories?: number[]): number
   const ts = indicesWhere(T, (t) => line.iouThreshold === undefined || e.params.iouThresholds[t] === line.iouThreshold);
   const as = indicesWhere(A, (a) => e.params.areaRanges[a].name === line.area);
   const ms = indicesWhere(M, (m) => e.params.maxDets[m] === line.maxDets);
-  const ks = categories ?? indicesWhere(K, () => true);
+  const ks = categories ? Int32Array.from(categories) : indicesWhere(K, () => true);
   // Recall is precision's layout without the R axis.
   const [values, rs] = line.ap ? [e.precision, R] : [e.recall, 1];
   const size = ts.length * rs * ks.length * as.length * ms.length;
   if (gathered.length < size) gathered = new Float64Array(size);
+  const n = gatherDefined(values, [rs, K, A, M], ts, ks, as, ms);
+  return n ? numpyMean(gathered.subarray(0, n)) : -1;
+}
+
+/**
+ * Copies the entries > -1 of values[ts, :rs, ks, as, ms] into `gathered` in row-major order, as
+ * s[s > -1] does; returns how many. A function of its own, ending with its loop: V8 optimises the
+ * loop while it runs (on-stack replacement) and enters that code again on the next call, where
+ * code after the loop that had not yet run when it was optimised would deoptimise every time.
+ */
+function gatherDefined(values: Float64Array, [rs, K, A, M]: number[], ts: Int32Array, ks: Int32Array, as: Int32Array, ms: Int32Array): number {
   let n = 0;
-  // Gathered in the row-major order of the selected sub-array, as s[s > -1] does.
-  for (const t of ts) {
+  for (let ti = 0; ti < ts.length; ti++) {
     for (let r = 0; r < rs; r++) {
-      for (const k of ks) {
-        for (const a of as) {
-          for (const m of ms) {
-            const v = values[(((t * rs + r) * K + k) * A + a) * M + m];
+      for (let ki = 0; ki < ks.length; ki++) {
+        for (let ai = 0; ai < as.length; ai++) {
+          for (let mi = 0; mi < ms.length; mi++) {
+            const v = values[(((ts[ti] * rs + r) * K + ks[ki]) * A + as[ai]) * M + ms[mi]];
             if (v > -1) gathered[n++] = v;
           }
         }
       }
     }
   }
-  return n ? numpyMean(gathered.subarray(0, n)) : -1;
+  return n;
 }
 
 export function stats(e: EvalArrays): number[] {
@@ -160,25 +170,32 @@ export function pyFixed(x: number, decimals: number): string {
 
 /** np.mean of a float64 vector: numpy's reduction (blocks of 8192, pairwise inside) divided by n. */
 export function numpyMean(values: ArrayLike<number>): number {
+  const a = values instanceof Float64Array ? values : Float64Array.from(values);
   let sum = 0;
-  for (let start = 0; start < values.length; start += 8192) {
-    sum += pairwiseSum(values, start, Math.min(8192, values.length - start));
+  for (let start = 0; start < a.length; start += 8192) {
+    sum += pairwiseSum(a, start, Math.min(8192, a.length - start));
   }
-  return sum / values.length;
+  return sum / a.length;
 }
 
-function pairwiseSum(a: ArrayLike<number>, start: number, n: number): number {
+/** numpy's pairwise_sum: under 8 values a plain sum, up to 128 eight running sums, else halves. */
+function pairwiseSum(a: Float64Array, start: number, n: number): number {
   if (n < 8) {
     let s = 0;
     for (let i = 0; i < n; i++) s += a[start + i];
     return s;
   }
   if (n <= 128) {
-    const r = [0, 1, 2, 3, 4, 5, 6, 7].map((j) => a[start + j]);
-    let i = 8;
-    for (; i < n - (n % 8); i += 8) for (let j = 0; j < 8; j++) r[j] += a[start + i + j];
-    let s = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-    for (; i < n; i++) s += a[start + i];
+    let r0 = a[start], r1 = a[start + 1], r2 = a[start + 2], r3 = a[start + 3];
+    let r4 = a[start + 4], r5 = a[start + 5], r6 = a[start + 6], r7 = a[start + 7];
+    let i = start + 8;
+    const blocksEnd = start + n - (n % 8);
+    for (; i < blocksEnd; i += 8) {
+      r0 += a[i]; r1 += a[i + 1]; r2 += a[i + 2]; r3 += a[i + 3];
+      r4 += a[i + 4]; r5 += a[i + 5]; r6 += a[i + 6]; r7 += a[i + 7];
+    }
+    let s = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7));
+    for (; i < start + n; i++) s += a[i];
     return s;
   }
   let half = Math.floor(n / 2);
@@ -186,8 +203,8 @@ function pairwiseSum(a: ArrayLike<number>, start: number, n: number): number {
   return pairwiseSum(a, start, half) + pairwiseSum(a, start + half, n - half);
 }
 
-function indicesWhere(n: number, keep: (i: number) => boolean): number[] {
+function indicesWhere(n: number, keep: (i: number) => boolean): Int32Array {
   const out: number[] = [];
   for (let i = 0; i < n; i++) if (keep(i)) out.push(i);
-  return out;
+  return Int32Array.from(out);
 }

@@ -41,10 +41,13 @@ describe('eval: results reader', () => {
   });
 
   it('reads any valid JSON layout: whitespace, extra fields, escaped keys, exponents, long decimals', () => {
+    // The last two take the reader's fast path (any order, white space, a key given twice).
     const text = `
       [ { "score" : 1.5E-1, "segmentation": {"counts": "a}\\"b]", "size": [1, [2, {"x": null}]]},
           "image_\\u0069d": 1, "bbox": [ 1e1 , -0.5, 0.12345678901234567890, 3 ], "category_id": 2, "area": 7, "ok": true },
-        {"image_id":2,"category_id":1,"bbox":[0,0,123456789012345678,4.000000000000001],"score":0.9999999999999999}
+        {"image_id":2,"category_id":1,"bbox":[0,0,123456789012345678,4.000000000000001],"score":0.9999999999999999},
+        { "bbox" : [ -1.25 ,2, 30.5,\t4 ] , "score": 0.25, "category_id" :1,"image_id": 2, "score": 0.75 },
+        {"image_id":1,"category_id":2,"bbox":[10.01,-0.0,3,4.5],"score":0.123456789012345}
       ]
     `;
     assert.deepEqual(parseCocoResults(text, gt), viaJsonParse(text, gt));
