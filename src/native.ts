@@ -9,7 +9,7 @@ import * as path from 'path';
 import { IrRcnnError } from './errors';
 import type { Float32Tensor, ImageTargets, Int32Tensor, Tensor, TensorData } from './types';
 
-/** torchInfo().cpuCache: the state of the addon's CPU block cache (blocks of 1 MiB and more). */
+/** torchInfo().cpuCache: the state of the addon's CPU block cache (blocks of 128 KiB and more). */
 export interface CpuCacheInfo {
   /** 0: caching off. */
   capacityBytes: number;
@@ -42,7 +42,7 @@ export interface TorchInfo {
   cudaKernels: boolean;
   parallelInfo: string;
   /**
-   * The addon's cache of freed CPU blocks of 1 MiB and more (glibc would unmap them, and every
+   * The addon's cache of freed CPU blocks of 128 KiB and more (glibc would unmap them, and every
    * forward pass would fault its activations in afresh). What it keeps is bounded by the working
    * set of recent calls: blocks in use plus kept stay within 1.25× the largest peak in use of the
    * last four addon calls and the running one, least recently freed blocks unmapped first. Its cap is

@@ -1,5 +1,5 @@
-// A caching allocator for LibTorch's CPU tensors of 1 MiB and more, installed when the addon
-// loads. glibc serves blocks that large with mmap and returns them with munmap, so every
+// A caching allocator for LibTorch's CPU tensors of 128 KiB and more, installed when the addon
+// loads. glibc serves blocks that large (its default mmap threshold) with mmap and returns them with munmap, so every
 // activation of every forward pass is faulted in afresh, page by page, and cleared by the kernel:
 // on an R50-FPN detect() at 800 px that is a fifth of the time. Freed blocks are kept by size
 // class and handed out again; what is kept is bounded by the working set of recent calls:
@@ -24,9 +24,9 @@ struct CpuCacheInfo {
   size_t capacityBytes = 0;  // 0: caching off (IR_RCNN_CPU_CACHE_MB=0)
   size_t cachedBytes = 0;    // freed blocks kept for reuse now
   size_t cachedBlocks = 0;
-  size_t inUseBytes = 0;        // blocks of 1 MiB and more held by tensors now
+  size_t inUseBytes = 0;        // blocks of 128 KiB and more held by tensors now
   size_t workingSetBytes = 0;   // the bound on inUse + cached: 1.25× the recent calls' peak in use
-  double hits = 0, misses = 0;  // allocations of 1 MiB and more served from the cache, or mapped
+  double hits = 0, misses = 0;  // allocations of 128 KiB and more served from the cache, or mapped
   double evictedBytes = 0;      // kept blocks unmapped to stay within the bounds, in all
 };
 
