@@ -1,8 +1,9 @@
 // A caching allocator for LibTorch's CPU tensors of 128 KiB and more, installed when the addon
-// loads. glibc serves blocks that large (its default mmap threshold) with mmap and returns them with munmap, so every
-// activation of every forward pass is faulted in afresh, page by page, and cleared by the kernel:
-// on an R50-FPN detect() at 800 px that is a fifth of the time. Freed blocks are kept by size
-// class and handed out again; what is kept is bounded by the working set of recent calls:
+// loads. glibc serves blocks that large (its default mmap threshold) with mmap and returns them
+// with munmap, so every activation of every forward pass is faulted in afresh, page by page, and
+// cleared by the kernel: on an R50-FPN detect() at 800 px that is a fifth of the time. Freed
+// blocks are kept by size class and handed out again; what is kept is bounded by the working set
+// of recent calls:
 //
 // - Memory held (blocks in use plus blocks kept) stays within 1.25× the largest peak of blocks
 //   in use of the last four addon calls and the one running now. A new block that would go past
